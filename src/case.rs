@@ -1,0 +1,327 @@
+//! The case: its fields, their value types, and the input checks every field shares.
+//!
+//! A [`Case`] has getters and no setters: it changes only by folding events into it
+//! ([`Case::apply`]), and events come only from the desk's decisions.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::event::EventKind;
+use crate::status::Category;
+use crate::time::{Date, Instant};
+
+/// A case id: an integer >= 1, unique in a desk and never reused.
+pub type CaseId = u64;
+
+/// Longest subject, in Unicode scalar values.
+pub const MAX_SUBJECT_CHARS: usize = 150;
+/// Longest user, agent or group id, in Unicode scalar values.
+pub const MAX_NAME_CHARS: usize = 128;
+/// Longest tag.
+pub const MAX_TAG_CHARS: usize = 64;
+/// Most tags on one case.
+pub const MAX_TAGS: usize = 100;
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant,)*
+        }
+
+        impl $name {
+            /// The lowercase wire name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)* }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// What kind of request a case is.
+    CaseType {
+        /// A question rather than a problem.
+        Question = "question",
+        /// One occurrence of a larger issue; may link to a problem.
+        Incident = "incident",
+        /// An issue affecting many requesters; resolving it resolves its incidents.
+        Problem = "problem",
+        /// A task with a due date.
+        Task = "task",
+    }
+);
+
+wire_enum!(
+    /// How urgent a case is: `low` < `normal` < `high` < `urgent`.
+    Priority {
+        /// Low.
+        Low = "low",
+        /// Normal.
+        Normal = "normal",
+        /// High.
+        High = "high",
+        /// Urgent.
+        Urgent = "urgent",
+    }
+);
+
+wire_enum!(
+    /// Where a case came from.
+    Channel {
+        /// A phone call.
+        Phone = "phone",
+        /// An email.
+        Email = "email",
+        /// A voicemail.
+        Voicemail = "voicemail",
+        /// A chat.
+        Chat = "chat",
+        /// Twitter.
+        Twitter = "twitter",
+        /// Facebook.
+        Facebook = "facebook",
+        /// The API (the default).
+        Api = "api",
+        /// A web form.
+        Web = "web",
+    }
+);
+
+impl Default for Channel {
+    /// `api`, the channel of a case created through the engine's API.
+    fn default() -> Channel {
+        Channel::Api
+    }
+}
+
+/// A support case, as its JSON view (SCENARIOS.md) shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub(crate) id: CaseId,
+    #[serde(rename = "type")]
+    pub(crate) case_type: Option<CaseType>,
+    pub(crate) subject: Option<String>,
+    pub(crate) priority: Option<Priority>,
+    pub(crate) status: String,
+    pub(crate) category: Category,
+    pub(crate) closed: bool,
+    pub(crate) requester: String,
+    pub(crate) submitter: String,
+    pub(crate) assignee: Option<String>,
+    pub(crate) group: Option<String>,
+    pub(crate) problem: Option<CaseId>,
+    pub(crate) due_date: Option<Date>,
+    pub(crate) due_at: Option<Instant>,
+    pub(crate) tags: BTreeSet<String>,
+    pub(crate) channel: Channel,
+    pub(crate) follow_up_of: Option<CaseId>,
+    pub(crate) reopens: u32,
+    pub(crate) created_at: Instant,
+    pub(crate) updated_at: Instant,
+    pub(crate) status_changed_at: Instant,
+    pub(crate) category_changed_at: Instant,
+    pub(crate) assigned_at: Option<Instant>,
+    pub(crate) resolved_at: Option<Instant>,
+    pub(crate) replied_at: Option<Instant>,
+    pub(crate) closed_at: Option<Instant>,
+    pub(crate) overdue: bool,
+    pub(crate) deleted: bool,
+    pub(crate) version: u64,
+}
+
+macro_rules! getters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        $($(#[$doc])* pub fn $name(&self) -> $ty { self.$name })*
+    };
+}
+
+macro_rules! str_getters {
+    ($($(#[$doc:meta])* $name:ident;)*) => {
+        $($(#[$doc])* pub fn $name(&self) -> Option<&str> { self.$name.as_deref() })*
+    };
+}
+
+impl Case {
+    getters! {
+        /// The case id.
+        id: CaseId;
+        /// The type, if any.
+        case_type: Option<CaseType>;
+        /// The priority, if any.
+        priority: Option<Priority>;
+        /// The category of the status.
+        category: Category;
+        /// Whether the case is closed (terminal).
+        closed: bool;
+        /// The linked problem (incidents only).
+        problem: Option<CaseId>;
+        /// The task's due date.
+        due_date: Option<Date>;
+        /// 12:00 on the due date in the account's time zone.
+        due_at: Option<Instant>;
+        /// The channel the case came from.
+        channel: Channel;
+        /// The closed case this one follows up.
+        follow_up_of: Option<CaseId>;
+        /// How many times the case left `resolved`.
+        reopens: u32;
+        /// When the case was created.
+        created_at: Instant;
+        /// The instant of the last step that changed the case.
+        updated_at: Instant;
+        /// The last change of status.
+        status_changed_at: Instant;
+        /// The last change of category.
+        category_changed_at: Instant;
+        /// When the current assignee was set.
+        assigned_at: Option<Instant>;
+        /// When the case last entered `resolved`, while it is there.
+        resolved_at: Option<Instant>;
+        /// The requester's last reply.
+        replied_at: Option<Instant>;
+        /// When the case closed.
+        closed_at: Option<Instant>;
+        /// Whether the task passed its due instant unresolved.
+        overdue: bool;
+        /// Whether the case is in the trash.
+        deleted: bool;
+        /// 1 at creation, +1 per step that changes the case.
+        version: u64;
+    }
+
+    str_getters! {
+        /// The subject, if any.
+        subject;
+        /// The agent in charge, if any.
+        assignee;
+        /// The group, if any.
+        group;
+    }
+
+    /// The status id.
+    pub fn status(&self) -> &str {
+        &self.status
+    }
+
+    /// Who asks for support.
+    pub fn requester(&self) -> &str {
+        &self.requester
+    }
+
+    /// Who created the case.
+    pub fn submitter(&self) -> &str {
+        &self.submitter
+    }
+
+    /// The tags, sorted.
+    pub fn tags(&self) -> impl Iterator<Item = &str> {
+        self.tags.iter().map(String::as_str)
+    }
+
+    /// The case's JSON view (SCENARIOS.md).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Folds one event into the case. No decision is taken here: every business rule was
+    /// applied when the event was decided, so replaying events rebuilds the case exactly.
+    /// `due_at` is derived by the desk, which knows the time zone.
+    pub(crate) fn apply(&mut self, at: Instant, version: u64, kind: &EventKind) {
+        self.version = version;
+        self.updated_at = at;
+        match kind {
+            EventKind::StatusChanged {
+                to,
+                from_category,
+                to_category,
+                ..
+            } => {
+                self.status.clone_from(to);
+                self.category = *to_category;
+                self.status_changed_at = at;
+                if from_category != to_category {
+                    self.category_changed_at = at;
+                    if *to_category == Category::Resolved {
+                        self.resolved_at = Some(at);
+                    } else if *from_category == Category::Resolved {
+                        self.resolved_at = None;
+                        self.reopens += 1;
+                    }
+                }
+            }
+            EventKind::Closed { .. } => {
+                self.closed = true;
+                self.closed_at = Some(at);
+            }
+            EventKind::AssigneeChanged { to, .. } => {
+                self.assignee.clone_from(to);
+                self.assigned_at = to.as_ref().map(|_| at);
+            }
+            EventKind::GroupChanged { to, .. } => self.group.clone_from(to),
+            EventKind::PriorityChanged { to, .. } => self.priority = *to,
+            EventKind::TypeChanged { to, .. } => self.case_type = *to,
+            EventKind::SubjectChanged { to, .. } => self.subject.clone_from(to),
+            EventKind::DueDateChanged { to, .. } => {
+                self.due_date = *to;
+                self.overdue = false;
+            }
+            EventKind::TagsChanged { added, removed } => {
+                for t in removed {
+                    self.tags.remove(t);
+                }
+                self.tags.extend(added.iter().cloned());
+            }
+            EventKind::Linked { problem } => self.problem = Some(*problem),
+            EventKind::Unlinked { .. } => self.problem = None,
+            EventKind::RequesterReplied {} => self.replied_at = Some(at),
+            EventKind::TaskOverdue { .. } => self.overdue = true,
+            EventKind::Created { .. } | EventKind::ConfigChanged { .. } => {}
+        }
+    }
+}
+
+/// Checks a user, agent or group id: 1 to 128 characters.
+pub(crate) fn check_name(field: &str, value: &str) -> Result<(), Error> {
+    let n = value.chars().count();
+    if n == 0 || n > MAX_NAME_CHARS {
+        return Err(Error::input(format!(
+            "{field} must be 1 to {MAX_NAME_CHARS} characters, not {n}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a subject: at most 150 characters.
+pub(crate) fn check_subject(value: &str) -> Result<(), Error> {
+    let n = value.chars().count();
+    if n > MAX_SUBJECT_CHARS {
+        return Err(Error::input(format!(
+            "subject must be at most {MAX_SUBJECT_CHARS} characters, not {n}"
+        )));
+    }
+    Ok(())
+}
+
+/// Lowercases and checks a tag: 1-64 of `a-z 0-9 _ : . / -`.
+pub(crate) fn normalize_tag(field: &str, tag: &str) -> Result<String, Error> {
+    let t = tag.to_lowercase();
+    let ok = (1..=MAX_TAG_CHARS).contains(&t.len())
+        && t.bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b':' | b'.' | b'/' | b'-'));
+    if !ok {
+        return Err(Error::input(format!(
+            "{field}: tag `{tag}` must be 1 to {MAX_TAG_CHARS} of a-z 0-9 _ : . / -"
+        )));
+    }
+    Ok(t)
+}
+
+/// Checks and normalizes a list of tags.
+pub(crate) fn normalize_tags(field: &str, tags: &[String]) -> Result<BTreeSet<String>, Error> {
+    tags.iter().map(|t| normalize_tag(field, t)).collect()
+}

@@ -1,0 +1,470 @@
+//! Account configuration (DOMAIN.md section 8): parsed from TOML or JSON, validated with
+//! every problem reported at once, and changed at run time by `configure` patches.
+
+use std::collections::BTreeMap;
+
+use chrono_tz::Tz;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::Error;
+use crate::event::{ConfigChanges, Groups};
+use crate::status::{Catalog, Category, Status};
+
+/// How the `new` category relates to assignment (DOMAIN.md 3.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NewStatusPolicy {
+    /// A case that is not resolved is in `new` exactly when it has no assignee.
+    #[default]
+    NewIffUnassigned,
+    /// A case leaves `new` when first assigned and never returns.
+    NewOnlyAtStart,
+}
+
+/// Default auto-close period, in days.
+pub const DEFAULT_AUTO_CLOSE_DAYS: u32 = 4;
+/// Default automation interval, in minutes.
+pub const DEFAULT_AUTOMATION_INTERVAL: u32 = 60;
+
+/// An account's configuration: time zone, periods, policy, directory and status catalog.
+///
+/// # Example
+/// ```
+/// use caseflow::Config;
+/// let config = Config::from_toml(r#"
+///     timezone = "Europe/Lisbon"
+///     auto_close_after_days = 2
+///     [[statuses]]
+///     id = "awaiting_parts"
+///     category = "on_hold"
+///     label = "Awaiting parts"
+/// "#).unwrap();
+/// assert_eq!(config.auto_close_after_days(), 2);
+/// assert!(config.catalog().get("awaiting_parts").is_some());
+///
+/// let err = Config::from_toml("timezone = \"Mars/Olympus\"\nauto_close_after_days = 0").unwrap_err();
+/// assert_eq!(err.code(), caseflow::ErrorCode::InvalidConfig);
+/// assert!(err.message().contains("timezone") && err.message().contains("auto_close_after_days"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) timezone: Tz,
+    pub(crate) auto_close_after_days: u32,
+    pub(crate) new_status: NewStatusPolicy,
+    pub(crate) automation_interval_minutes: u32,
+    pub(crate) groups: Option<Groups>,
+    pub(crate) catalog: Catalog,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            timezone: Tz::UTC,
+            auto_close_after_days: DEFAULT_AUTO_CLOSE_DAYS,
+            new_status: NewStatusPolicy::default(),
+            automation_interval_minutes: DEFAULT_AUTOMATION_INTERVAL,
+            groups: None,
+            catalog: Catalog::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses an account configuration from TOML.
+    ///
+    /// # Errors
+    /// `invalid_config`, listing every problem found, each naming its key.
+    pub fn from_toml(text: &str) -> Result<Config, Error> {
+        let value: Value =
+            toml::from_str(text).map_err(|e| Error::config(format!("not valid TOML: {e}")))?;
+        Config::from_value(&value)
+    }
+
+    /// Parses an account configuration from JSON text.
+    ///
+    /// # Errors
+    /// `invalid_config`, listing every problem found, each naming its key.
+    pub fn from_json(text: &str) -> Result<Config, Error> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| Error::config(format!("not valid JSON: {e}")))?;
+        Config::from_value(&value)
+    }
+
+    /// Parses an account configuration from a JSON value (as a scenario's `config`).
+    ///
+    /// # Errors
+    /// `invalid_config`, listing every problem found, each naming its key.
+    pub fn from_value(value: &Value) -> Result<Config, Error> {
+        let patch = ConfigPatch::parse(value, PatchKind::Account)?;
+        let mut config = Config::default();
+        let mut problems = Vec::new();
+        for status in &patch.statuses {
+            if let Err(e) = config.catalog.add(status.clone()) {
+                problems.push(format!("statuses: {}", e.message()));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::config(problems.join("; ")));
+        }
+        patch.apply_scalars(&mut config);
+        Ok(config)
+    }
+
+    /// The account's IANA time zone name.
+    pub fn timezone(&self) -> &str {
+        self.timezone.name()
+    }
+
+    /// Days a resolved case waits before it closes.
+    pub fn auto_close_after_days(&self) -> u32 {
+        self.auto_close_after_days
+    }
+
+    /// The `new_status` policy.
+    pub fn new_status(&self) -> NewStatusPolicy {
+        self.new_status
+    }
+
+    /// Minutes between automation sweeps.
+    pub fn automation_interval_minutes(&self) -> u32 {
+        self.automation_interval_minutes
+    }
+
+    /// The group directory, when the account keeps one.
+    pub fn groups(&self) -> Option<&Groups> {
+        self.groups.as_ref()
+    }
+
+    /// The status catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The auto-close period in seconds.
+    pub(crate) fn auto_close_seconds(&self) -> i64 {
+        i64::from(self.auto_close_after_days) * crate::time::SECONDS_PER_DAY
+    }
+
+    /// Folds a `config_changed` event's values in. No validation: they were validated when
+    /// the change was decided.
+    pub(crate) fn apply_changes(&mut self, changes: &ConfigChanges) -> Result<(), Error> {
+        if let Some(tz) = &changes.timezone {
+            self.timezone = parse_timezone(tz)?;
+        }
+        if let Some(days) = changes.auto_close_after_days {
+            self.auto_close_after_days = days;
+        }
+        if let Some(policy) = changes.new_status {
+            self.new_status = policy;
+        }
+        if let Some(minutes) = changes.automation_interval_minutes {
+            self.automation_interval_minutes = minutes;
+        }
+        if let Some(groups) = &changes.groups {
+            self.groups = Some(groups.clone());
+        }
+        if let Some(statuses) = &changes.statuses {
+            self.catalog = Catalog::from_statuses(statuses.clone())?;
+        }
+        Ok(())
+    }
+
+    /// What differs from `self` in `next`, as a `config_changed` event reports it.
+    pub(crate) fn changes_to(&self, next: &Config) -> ConfigChanges {
+        fn differs<T: PartialEq>(a: T, b: T) -> Option<T> {
+            (a != b).then_some(b)
+        }
+        ConfigChanges {
+            timezone: differs(self.timezone, next.timezone).map(|tz| tz.name().to_owned()),
+            auto_close_after_days: differs(self.auto_close_after_days, next.auto_close_after_days),
+            new_status: differs(self.new_status, next.new_status),
+            automation_interval_minutes: differs(
+                self.automation_interval_minutes,
+                next.automation_interval_minutes,
+            ),
+            groups: (self.groups != next.groups).then(|| next.groups.clone().unwrap_or_default()),
+            statuses: (self.catalog != next.catalog)
+                .then(|| next.catalog.iter().cloned().collect()),
+        }
+    }
+}
+
+fn parse_timezone(name: &str) -> Result<Tz, Error> {
+    name.parse::<Tz>()
+        .map_err(|_| Error::config(format!("timezone: `{name}` is not an IANA time zone name")))
+}
+
+/// A custom status as a configuration declares or `add_status` adds it.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusDecl {
+    /// Status id.
+    pub id: String,
+    /// Its category.
+    pub category: Category,
+    /// Agent-facing label.
+    pub label: String,
+    /// Requester-facing label.
+    #[serde(default)]
+    pub end_user_label: Option<String>,
+    /// Whether it can be set (default true).
+    #[serde(default = "yes")]
+    pub active: bool,
+    /// Whether it becomes its category's default.
+    #[serde(default)]
+    pub default: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl StatusDecl {
+    fn into_status(self) -> Status {
+        Status {
+            id: self.id,
+            category: self.category,
+            label: self.label,
+            end_user_label: self.end_user_label,
+            active: self.active,
+            default: self.default,
+            deleted: false,
+        }
+    }
+}
+
+/// `update_status`: relabel, re-activate or deactivate.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusUpdate {
+    /// Status id.
+    pub id: String,
+    /// New label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// New requester-facing label (`null` clears).
+    #[serde(default, deserialize_with = "crate::command::double_option")]
+    pub end_user_label: Option<Option<String>>,
+    /// Activate or deactivate.
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// `delete_status`: the status, and where cases holding it go.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusDelete {
+    /// Status id.
+    pub id: String,
+    /// A live status of the same category for the cases that hold it.
+    #[serde(default)]
+    pub remap_to: Option<String>,
+}
+
+/// A set of configuration keys: a whole account configuration, or a `configure` command.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigPatch {
+    pub(crate) timezone: Option<Tz>,
+    pub(crate) auto_close_after_days: Option<u32>,
+    pub(crate) new_status: Option<NewStatusPolicy>,
+    pub(crate) automation_interval_minutes: Option<u32>,
+    pub(crate) groups: Option<Groups>,
+    pub(crate) statuses: Vec<Status>,
+    pub(crate) add_status: Option<Status>,
+    pub(crate) update_status: Option<StatusUpdate>,
+    pub(crate) set_default: Option<String>,
+    pub(crate) delete_status: Option<StatusDelete>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PatchKind {
+    /// A whole account configuration.
+    Account,
+    /// A `configure` command (no `op` key here: the command parser took it).
+    Configure,
+}
+
+impl ConfigPatch {
+    /// Parses the keys of `value`, collecting every problem.
+    pub(crate) fn parse(value: &Value, kind: PatchKind) -> Result<ConfigPatch, Error> {
+        let Some(map) = value.as_object() else {
+            return Err(Error::config("the configuration must be a table of keys"));
+        };
+        let mut p = ConfigPatch::default();
+        let mut problems: Vec<String> = Vec::new();
+        for (key, v) in map {
+            let result: Result<(), String> = match (key.as_str(), kind) {
+                ("timezone", _) => typed::<String>(v)
+                    .and_then(|s| parse_timezone(&s).map_err(|e| e.message().to_owned()))
+                    .map(|tz| p.timezone = Some(tz)),
+                ("auto_close_after_days", _) => {
+                    ranged(v, 1, 28).map(|n| p.auto_close_after_days = Some(n))
+                }
+                ("automation_interval_minutes", _) => {
+                    ranged(v, 1, 1440).map(|n| p.automation_interval_minutes = Some(n))
+                }
+                ("new_status", _) => typed(v).map(|x| p.new_status = Some(x)),
+                ("groups", _) => parse_groups(v).map(|g| p.groups = Some(g)),
+                ("statuses", _) => typed::<Vec<StatusDecl>>(v).map(|list| {
+                    p.statuses = list.into_iter().map(StatusDecl::into_status).collect()
+                }),
+                ("add_status", PatchKind::Configure) => {
+                    typed::<StatusDecl>(v).map(|d| p.add_status = Some(d.into_status()))
+                }
+                ("update_status", PatchKind::Configure) => {
+                    typed(v).map(|u| p.update_status = Some(u))
+                }
+                ("set_default", PatchKind::Configure) => typed(v).map(|s| p.set_default = Some(s)),
+                ("delete_status", PatchKind::Configure) => {
+                    typed(v).map(|d| p.delete_status = Some(d))
+                }
+                ("rules" | "limits", _) => {
+                    Err("automation rules are not supported by this version of caseflow".to_owned())
+                }
+                _ => Err("unknown key".to_owned()),
+            };
+            if let Err(why) = result {
+                problems.push(format!("{key}: {why}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(p)
+        } else {
+            Err(Error::config(problems.join("; ")))
+        }
+    }
+
+    fn apply_scalars(&self, config: &mut Config) {
+        if let Some(tz) = self.timezone {
+            config.timezone = tz;
+        }
+        if let Some(days) = self.auto_close_after_days {
+            config.auto_close_after_days = days;
+        }
+        if let Some(policy) = self.new_status {
+            config.new_status = policy;
+        }
+        if let Some(minutes) = self.automation_interval_minutes {
+            config.automation_interval_minutes = minutes;
+        }
+        if let Some(groups) = &self.groups {
+            config.groups = Some(groups.clone());
+        }
+    }
+
+    /// The configuration after this patch, all keys or none, and the status to delete
+    /// (the desk moves the cases that hold it).
+    ///
+    /// Statuses listed under `statuses` are added when new and updated otherwise; then come
+    /// `add_status`, `update_status`, `set_default` and `delete_status`, in that order.
+    pub(crate) fn applied_to(&self, config: &Config) -> Result<Config, Error> {
+        let mut next = config.clone();
+        let catalog = &mut next.catalog;
+        for s in &self.statuses {
+            match catalog.get(&s.id) {
+                Some(old) if !old.deleted => {
+                    if old.category != s.category {
+                        return Err(Error::config(format!(
+                            "statuses: status `{}` is in category {}; a status never changes category",
+                            s.id, old.category
+                        )));
+                    }
+                    catalog.update(
+                        &s.id,
+                        Some(s.label.clone()),
+                        Some(s.end_user_label.clone()),
+                        Some(s.active),
+                    )?;
+                    if s.default {
+                        catalog.set_default(&s.id)?;
+                    }
+                }
+                _ => catalog.add(s.clone())?,
+            }
+        }
+        if let Some(s) = &self.add_status {
+            catalog.add(s.clone())?;
+        }
+        if let Some(u) = &self.update_status {
+            catalog.update(&u.id, u.label.clone(), u.end_user_label.clone(), u.active)?;
+        }
+        if let Some(id) = &self.set_default {
+            catalog.set_default(id)?;
+        }
+        if let Some(d) = &self.delete_status {
+            let category = catalog.delete(&d.id)?;
+            if let Some(target) = &d.remap_to {
+                let t = catalog.settable(target)?;
+                if t.category != category {
+                    return Err(Error::config(format!(
+                        "delete_status: remap target `{target}` is in category {}, not {category}",
+                        t.category
+                    )));
+                }
+            }
+        }
+        self.apply_scalars(&mut next);
+        Ok(next)
+    }
+}
+
+fn typed<T: DeserializeOwned>(v: &Value) -> Result<T, String> {
+    T::deserialize(v).map_err(|e| e.to_string())
+}
+
+fn ranged(v: &Value, lo: u32, hi: u32) -> Result<u32, String> {
+    v.as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| (lo..=hi).contains(n))
+        .ok_or_else(|| format!("must be an integer from {lo} to {hi}, not {v}"))
+}
+
+fn parse_groups(v: &Value) -> Result<Groups, String> {
+    let map: BTreeMap<String, Vec<String>> = typed(v)?;
+    let mut out = Groups::new();
+    for (group, members) in map {
+        crate::case::check_name("group", &group).map_err(|e| e.message().to_owned())?;
+        for m in &members {
+            crate::case::check_name("agent", m).map_err(|e| format!("{group}: {}", e.message()))?;
+        }
+        out.insert(group, members.into_iter().collect());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorCode;
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = Config::from_json(
+            r#"{"timezone": "Nowhere/Land", "auto_close_after_days": 29,
+                "new_status": "sometimes", "colour": "blue", "rules": []}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidConfig);
+        for key in [
+            "timezone",
+            "auto_close_after_days",
+            "new_status",
+            "colour",
+            "rules",
+        ] {
+            assert!(
+                err.message().contains(key),
+                "{key} missing from {}",
+                err.message()
+            );
+        }
+    }
+
+    #[test]
+    fn configure_only_keys_are_unknown_in_an_account_file() {
+        let err = Config::from_json(r#"{"set_default": "open"}"#).unwrap_err();
+        assert!(err.message().contains("set_default: unknown key"));
+    }
+}

@@ -1,0 +1,63 @@
+//! The deadline table: every timed thing a desk waits for, ordered by instant.
+//!
+//! A deadline is data, like the timers of a sans-IO protocol engine: the desk arms and
+//! disarms them as cases change, `next()` tells a host when to call again, and advancing
+//! time pops them in order. Nothing here scans cases.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::case::CaseId;
+use crate::time::Instant;
+
+/// What a deadline does when it fires. The order is the firing order at one instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum DeadlineKind {
+    /// A resolved case closes.
+    AutoClose,
+    /// A task becomes overdue.
+    Overdue,
+}
+
+/// Deadlines by instant (to pop) and by case (to re-arm and disarm).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Deadlines {
+    queue: BTreeSet<(Instant, DeadlineKind, CaseId)>,
+    armed: HashMap<(CaseId, DeadlineKind), Instant>,
+}
+
+impl Deadlines {
+    /// Arms (`Some`) or disarms (`None`) one case's deadline of one kind.
+    pub(crate) fn set(&mut self, case: CaseId, kind: DeadlineKind, when: Option<Instant>) {
+        let old = match when {
+            Some(t) => self.armed.insert((case, kind), t),
+            None => self.armed.remove(&(case, kind)),
+        };
+        if old == when {
+            return;
+        }
+        if let Some(t) = old {
+            self.queue.remove(&(t, kind, case));
+        }
+        if let Some(t) = when {
+            self.queue.insert((t, kind, case));
+        }
+    }
+
+    /// The earliest armed deadline.
+    pub(crate) fn first(&self) -> Option<(Instant, DeadlineKind, CaseId)> {
+        self.queue.first().copied()
+    }
+
+    /// The cases with a deadline of this kind armed (in no particular order).
+    pub(crate) fn cases_with(&self, kind: DeadlineKind) -> impl Iterator<Item = CaseId> + '_ {
+        self.armed
+            .keys()
+            .filter(move |(_, k)| *k == kind)
+            .map(|(c, _)| *c)
+    }
+
+    /// How many deadlines are armed.
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
+    }
+}

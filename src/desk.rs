@@ -1,0 +1,1014 @@
+//! The desk: one account's configuration and cases, executing commands at given instants.
+//!
+//! Every command goes through two halves. **Deciding** (`decide_*`, on `&self`) checks the
+//! command against the current state and produces the events it causes, or an error; it
+//! holds every business rule. **Applying** ([`Desk::apply`]) folds an event into the state
+//! and keeps the indexes and deadlines in step; it takes no decision, so replaying the
+//! events rebuilds an equal desk ([`Desk::replay`]).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::case::{
+    Case, CaseId, CaseType, MAX_TAGS, check_name, check_subject, normalize_tag, normalize_tags,
+};
+use crate::command::{Command, Create, Update};
+use crate::config::{Config, ConfigPatch, NewStatusPolicy};
+use crate::deadline::{DeadlineKind, Deadlines};
+use crate::error::{Error, ErrorCode};
+use crate::event::{CloseCause, Event, EventKind, StatusCause};
+use crate::status::{Category, Status};
+use crate::time::Instant;
+
+/// A rejected command: why, and the events of the advance to the command's instant,
+/// which happened anyway (DOMAIN.md section 6).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct Rejection {
+    /// Why the command was rejected.
+    pub error: Error,
+    /// Events of deadlines that fell due before the command's instant.
+    pub events: Vec<Event>,
+}
+
+/// The events one case (or the configuration, `case: None`) gets in a step.
+struct Change {
+    case: Option<CaseId>,
+    kinds: Vec<EventKind>,
+}
+
+impl Change {
+    fn of(case: CaseId, kinds: Vec<EventKind>) -> Change {
+        Change {
+            case: Some(case),
+            kinds,
+        }
+    }
+}
+
+/// An in-memory account: configuration, status catalog, cases, indexes and deadlines.
+///
+/// The desk never reads a clock. It starts at an instant; each command carries its own,
+/// which must not be earlier than the desk's time (`stale_time`). Before a command at T the
+/// desk runs every deadline due at or before T; [`Desk::next_deadline`] tells a host when
+/// to call [`Desk::advance_to`] next.
+///
+/// # Example
+/// ```
+/// use caseflow::{Command, Config, Desk, Instant};
+/// let t = |s: &str| s.parse::<Instant>().unwrap();
+/// let mut desk = Desk::new(Config::default(), t("2026-03-02T09:00:00Z"));
+/// let create = Command::from_json(r#"{"op": "create", "submitter": "r1", "assignee": "bob"}"#).unwrap();
+/// desk.execute(t("2026-03-02T09:00:00Z"), &create).unwrap();
+/// let resolve = Command::from_json(r#"{"op": "update", "case": 1, "status": "resolved"}"#).unwrap();
+/// desk.execute(t("2026-03-02T10:00:00Z"), &resolve).unwrap();
+/// assert_eq!(desk.next_deadline(), Some(t("2026-03-06T10:00:00Z")));
+/// let events = desk.advance_to(t("2026-03-07T00:00:00Z")).unwrap();
+/// assert_eq!(events[0].kind.name(), "closed");
+/// assert!(desk.case(1).unwrap().closed());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Desk {
+    config: Config,
+    now: Instant,
+    seq: u64,
+    cases: BTreeMap<CaseId, Case>,
+    last_id: CaseId,
+    deadlines: Deadlines,
+    /// problem -> its linked incidents.
+    incidents: BTreeMap<CaseId, BTreeSet<CaseId>>,
+    /// status -> the cases that hold it and are not closed.
+    open_by_status: HashMap<String, BTreeSet<CaseId>>,
+    /// Cases with a due date that are not closed (their `due_at` follows the time zone).
+    dated: BTreeSet<CaseId>,
+}
+
+impl Desk {
+    /// An empty desk with this configuration, its clock at `start`.
+    pub fn new(config: Config, start: Instant) -> Desk {
+        Desk {
+            config,
+            now: start,
+            seq: 0,
+            cases: BTreeMap::new(),
+            last_id: 0,
+            deadlines: Deadlines::default(),
+            incidents: BTreeMap::new(),
+            open_by_status: HashMap::new(),
+            dated: BTreeSet::new(),
+        }
+    }
+
+    /// The desk's time: the latest instant it was given.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The `seq` of the last event emitted (0 before any).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The account configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A case by id.
+    pub fn case(&self, id: CaseId) -> Option<&Case> {
+        self.cases.get(&id)
+    }
+
+    /// Every case, in id order.
+    pub fn cases(&self) -> impl Iterator<Item = &Case> {
+        self.cases.values()
+    }
+
+    /// The incidents linked to `problem`, in id order, without scanning the desk.
+    pub fn incidents_of(&self, problem: CaseId) -> impl Iterator<Item = CaseId> + '_ {
+        self.incidents.get(&problem).into_iter().flatten().copied()
+    }
+
+    /// The earliest instant at which something is due; `None` when nothing is waiting.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.first().map(|(t, _, _)| t)
+    }
+
+    /// How many deadlines are armed (auto-closes and overdue tasks).
+    pub fn armed_deadlines(&self) -> usize {
+        self.deadlines.len()
+    }
+
+    /// Runs everything due at or before `at`, in time order, and moves the desk's time to
+    /// `at`.
+    ///
+    /// # Errors
+    /// `stale_time` when `at` is earlier than the desk's time.
+    pub fn advance_to(&mut self, at: Instant) -> Result<Vec<Event>, Error> {
+        self.check_time(at)?;
+        let mut events = Vec::new();
+        self.run_due(at, &mut events);
+        self.now = at;
+        Ok(events)
+    }
+
+    /// Executes one command at instant `at`: first everything due at or before `at`, then
+    /// the command as one step, then any deadline the step armed in the past.
+    ///
+    /// # Errors
+    /// A [`Rejection`] with the code of the first failed check, in the order of DOMAIN.md
+    /// section 6: `invalid_input`, `stale_time`, `case_not_found`, `case_closed`,
+    /// `version_conflict`, then the lifecycle's rules. A rejected command changes nothing
+    /// but the advance to `at`, whose events the rejection carries.
+    pub fn execute(&mut self, at: Instant, command: &Command) -> Result<Vec<Event>, Rejection> {
+        let reject = |error, events| Rejection { error, events };
+        if let Err(error) = check_input(command) {
+            let events = self.advance_to(at).unwrap_or_default();
+            return Err(reject(error, events));
+        }
+        let mut events = self.advance_to(at).map_err(|e| reject(e, Vec::new()))?;
+        match self.decide(at, command) {
+            Err(error) => Err(reject(error, events)),
+            Ok(changes) => {
+                self.commit(at, changes, &mut events);
+                self.run_due(at, &mut events);
+                Ok(events)
+            }
+        }
+    }
+
+    /// Executes a command given as JSON (SCENARIOS.md, `do`). A command that does not parse
+    /// is rejected as [`Desk::execute`] rejects `invalid_input`: after the advance to `at`.
+    ///
+    /// # Errors
+    /// As [`Desk::execute`].
+    pub fn execute_json(
+        &mut self,
+        at: Instant,
+        command: &serde_json::Value,
+    ) -> Result<Vec<Event>, Rejection> {
+        match Command::from_value(command) {
+            Ok(command) => self.execute(at, &command),
+            Err(error) => {
+                let events = self.advance_to(at).unwrap_or_default();
+                Err(Rejection { error, events })
+            }
+        }
+    }
+
+    /// Rebuilds a desk from its configuration at start, its start instant and every event
+    /// it emitted, in order. The result equals the desk that emitted them, at the instant
+    /// of the last event.
+    ///
+    /// # Errors
+    /// `invalid_input` for a gap or a duplicate in `seq`, or an event that does not fit the
+    /// state (an unknown case, a second creation); `stale_time` for events out of order.
+    pub fn replay(config: Config, start: Instant, events: &[Event]) -> Result<Desk, Error> {
+        let mut desk = Desk::new(config, start);
+        for event in events {
+            if event.seq != desk.seq + 1 {
+                return Err(Error::input(format!(
+                    "event seq {} follows seq {}: events are missing or repeated",
+                    event.seq, desk.seq
+                )));
+            }
+            desk.check_time(event.at)?;
+            desk.now = event.at;
+            desk.seq = event.seq;
+            desk.apply(event)?;
+        }
+        Ok(desk)
+    }
+
+    fn check_time(&self, at: Instant) -> Result<(), Error> {
+        if at < self.now {
+            return Err(Error::new(
+                ErrorCode::StaleTime,
+                format!("{at} is earlier than the desk's time {}", self.now),
+            ));
+        }
+        Ok(())
+    }
+
+    // ----- time -------------------------------------------------------------------------
+
+    /// Fires every deadline due at or before `until`, each as its own step stamped with its
+    /// own instant: auto-closes, then overdue tasks, by ascending case id at one instant.
+    fn run_due(&mut self, until: Instant, events: &mut Vec<Event>) {
+        while let Some((at, kind, id)) = self.deadlines.first().filter(|(t, _, _)| *t <= until) {
+            // Disarm first: whatever applying does, this deadline never fires twice.
+            self.deadlines.set(id, kind, None);
+            self.now = self.now.max(at);
+            let event = match (kind, self.cases.get(&id)) {
+                (DeadlineKind::AutoClose, Some(_)) => EventKind::Closed {
+                    cause: CloseCause::AutoClose,
+                    rule: None,
+                },
+                (DeadlineKind::Overdue, Some(case)) => match case.due_at {
+                    Some(due_at) => EventKind::TaskOverdue { due_at },
+                    None => continue,
+                },
+                (_, None) => continue,
+            };
+            self.commit(at, vec![Change::of(id, vec![event])], events);
+        }
+    }
+
+    /// Arms or disarms the case's deadlines from its state. A deadline already past when
+    /// armed fires at the arming instant `at`, right after the step that armed it.
+    fn sync_deadlines(&mut self, id: CaseId, at: Instant) {
+        let (close, overdue) = match self.cases.get(&id) {
+            Some(c) if !c.closed && !c.deleted => {
+                let resolved = c.category == Category::Resolved;
+                let close = c.resolved_at.filter(|_| resolved);
+                let close = close.map(|r| r.plus_seconds(self.config.auto_close_seconds()).max(at));
+                let overdue = c
+                    .due_at
+                    .filter(|_| !resolved && !c.overdue)
+                    .map(|d| d.max(at));
+                (close, overdue)
+            }
+            _ => (None, None),
+        };
+        self.deadlines.set(id, DeadlineKind::AutoClose, close);
+        self.deadlines.set(id, DeadlineKind::Overdue, overdue);
+    }
+
+    // ----- applying ---------------------------------------------------------------------
+
+    fn commit(&mut self, at: Instant, changes: Vec<Change>, out: &mut Vec<Event>) {
+        for change in changes {
+            let version = match (change.case, change.kinds.first()) {
+                (_, Some(EventKind::Created { view })) => Some(view.version),
+                (Some(id), _) => self.cases.get(&id).map(|c| c.version + 1),
+                (None, _) => None,
+            };
+            for kind in change.kinds {
+                self.seq += 1;
+                let event = Event {
+                    kind,
+                    case: change.case,
+                    at,
+                    version,
+                    seq: self.seq,
+                };
+                // Cannot fail: the change was decided against this very state.
+                let _ = self.apply(&event);
+                out.push(event);
+            }
+        }
+    }
+
+    /// Folds one event into the desk and keeps indexes and deadlines in step.
+    fn apply(&mut self, event: &Event) -> Result<(), Error> {
+        let at = event.at;
+        let unknown = |id| Error::input(format!("event {} names unknown case {id}", event.seq));
+        let id = match (&event.kind, event.case) {
+            (EventKind::ConfigChanged { changes }, _) => {
+                let before = (self.config.timezone, self.config.auto_close_after_days);
+                self.config.apply_changes(changes)?;
+                if before.0 != self.config.timezone {
+                    for id in self.dated.clone() {
+                        self.refresh_due_at(id);
+                        self.sync_deadlines(id, at);
+                    }
+                }
+                if before.1 != self.config.auto_close_after_days {
+                    let waiting: Vec<CaseId> =
+                        self.deadlines.cases_with(DeadlineKind::AutoClose).collect();
+                    for id in waiting {
+                        self.sync_deadlines(id, at);
+                    }
+                }
+                return Ok(());
+            }
+            (_, None) => return Err(Error::input(format!("event {} names no case", event.seq))),
+            (EventKind::Created { view }, Some(id)) => {
+                if view.id != id || self.cases.contains_key(&id) {
+                    return Err(Error::input(format!(
+                        "event {} creates case {id} again",
+                        event.seq
+                    )));
+                }
+                self.cases.insert(id, (**view).clone());
+                self.last_id = self.last_id.max(id);
+                self.refresh_due_at(id);
+                let case = &self.cases[&id];
+                let (status, problem, dated, closed) = (
+                    case.status.clone(),
+                    case.problem,
+                    case.due_date.is_some(),
+                    case.closed,
+                );
+                if !closed {
+                    self.open_by_status.entry(status).or_default().insert(id);
+                    if dated {
+                        self.dated.insert(id);
+                    }
+                }
+                if let Some(p) = problem {
+                    self.incidents.entry(p).or_default().insert(id);
+                }
+                id
+            }
+            (kind, Some(id)) => {
+                let case = self.cases.get_mut(&id).ok_or_else(|| unknown(id))?;
+                let version = event.version.ok_or_else(|| unknown(id))?;
+                let before_problem = case.problem;
+                case.apply(at, version, kind);
+                match kind {
+                    EventKind::StatusChanged { from, to, .. } => {
+                        self.unindex_status(from, id);
+                        self.open_by_status
+                            .entry(to.clone())
+                            .or_default()
+                            .insert(id);
+                    }
+                    EventKind::Closed { .. } => {
+                        let status = case.status.clone();
+                        self.unindex_status(&status, id);
+                        self.dated.remove(&id);
+                    }
+                    EventKind::Linked { problem } => {
+                        if let Some(old) = before_problem.filter(|p| p != problem) {
+                            self.unlink(old, id);
+                        }
+                        self.incidents.entry(*problem).or_default().insert(id);
+                    }
+                    EventKind::Unlinked { problem } => self.unlink(*problem, id),
+                    EventKind::DueDateChanged { to, .. } => {
+                        if to.is_some() {
+                            self.dated.insert(id);
+                        } else {
+                            self.dated.remove(&id);
+                        }
+                        self.refresh_due_at(id);
+                    }
+                    _ => {}
+                }
+                id
+            }
+        };
+        self.sync_deadlines(id, at);
+        Ok(())
+    }
+
+    fn unindex_status(&mut self, status: &str, id: CaseId) {
+        if let Some(set) = self.open_by_status.get_mut(status) {
+            set.remove(&id);
+            if set.is_empty() {
+                self.open_by_status.remove(status);
+            }
+        }
+    }
+
+    fn unlink(&mut self, problem: CaseId, id: CaseId) {
+        if let Some(set) = self.incidents.get_mut(&problem) {
+            set.remove(&id);
+            if set.is_empty() {
+                self.incidents.remove(&problem);
+            }
+        }
+    }
+
+    /// Recomputes the derived `due_at` of a case that is not closed.
+    fn refresh_due_at(&mut self, id: CaseId) {
+        let zone = self.config.timezone;
+        if let Some(case) = self.cases.get_mut(&id).filter(|c| !c.closed) {
+            case.due_at = case.due_date.map(|d| d.noon_in(zone));
+        }
+    }
+
+    // ----- deciding ---------------------------------------------------------------------
+
+    fn decide(&self, at: Instant, command: &Command) -> Result<Vec<Change>, Error> {
+        match command {
+            Command::Create(c) => self.decide_create(at, c),
+            Command::Update(u) => self.decide_update(u),
+            Command::RequesterReply { case } => self.decide_reply(*case),
+            Command::Close { case } => {
+                self.open_case(*case)?;
+                Err(Error::new(
+                    ErrorCode::ManualCloseForbidden,
+                    format!(
+                        "case {case} cannot be closed by hand: resolved cases close automatically"
+                    ),
+                ))
+            }
+            Command::FollowUp { case, id } => self.decide_follow_up(at, *case, *id),
+            Command::Advance {} => Ok(Vec::new()),
+            Command::Configure(patch) => self.decide_configure(patch),
+        }
+    }
+
+    /// A case that exists and is not in the trash.
+    fn live_case(&self, id: CaseId) -> Result<&Case, Error> {
+        self.cases
+            .get(&id)
+            .filter(|c| !c.deleted)
+            .ok_or_else(|| Error::new(ErrorCode::CaseNotFound, format!("there is no case {id}")))
+    }
+
+    /// A live case that is not closed.
+    fn open_case(&self, id: CaseId) -> Result<&Case, Error> {
+        let case = self.live_case(id)?;
+        if case.closed {
+            return Err(Error::new(
+                ErrorCode::CaseClosed,
+                format!("case {id} is closed"),
+            ));
+        }
+        Ok(case)
+    }
+
+    fn new_id(&self, requested: Option<CaseId>) -> Result<CaseId, Error> {
+        match requested {
+            Some(id) if self.cases.contains_key(&id) => Err(Error::new(
+                ErrorCode::CaseExists,
+                format!("case {id} already exists"),
+            )),
+            Some(id) => Ok(id),
+            None => self.last_id.checked_add(1).ok_or_else(|| {
+                Error::new(
+                    ErrorCode::LimitExceeded,
+                    "no case id is left after the largest one",
+                )
+            }),
+        }
+    }
+
+    fn default_status(&self, category: Category) -> &Status {
+        self.config.catalog.default_status(category)
+    }
+
+    /// The rules of DOMAIN.md 3.1 and 3.2 for a case moving from `from` (none at creation)
+    /// to category `to`, assigned or not afterwards.
+    fn check_transition(
+        &self,
+        from: Option<Category>,
+        to: Category,
+        assigned: bool,
+    ) -> Result<(), Error> {
+        let refuse = |why: &str| Err(Error::new(ErrorCode::InvalidTransition, why.to_owned()));
+        if to == Category::New && assigned {
+            return refuse("a case with an assignee cannot be in a new status");
+        }
+        if to == Category::Resolved && from != Some(Category::Resolved) && !assigned {
+            return Err(Error::new(
+                ErrorCode::AssigneeRequired,
+                "resolving a case needs an assignee",
+            ));
+        }
+        match self.config.new_status {
+            NewStatusPolicy::NewIffUnassigned
+                if !assigned && !matches!(to, Category::New | Category::Resolved) =>
+            {
+                refuse(&format!(
+                    "an unassigned case cannot be in category {to} (policy new_iff_unassigned)"
+                ))
+            }
+            NewStatusPolicy::NewOnlyAtStart
+                if to == Category::New && from.is_some_and(|f| f != Category::New) =>
+            {
+                refuse("a case that left new never returns to it (policy new_only_at_start)")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The group directory's rules for an assignee and group, when either changes.
+    fn check_directory(&self, assignee: Option<&str>, group: Option<&str>) -> Result<(), Error> {
+        let Some(groups) = &self.config.groups else {
+            return Ok(());
+        };
+        if let Some(g) = group.filter(|g| !groups.contains_key(*g)) {
+            return Err(Error::new(
+                ErrorCode::UnknownGroup,
+                format!("there is no group `{g}`"),
+            ));
+        }
+        if let Some(a) = assignee.filter(|a| !groups.values().any(|m| m.contains(*a))) {
+            return Err(Error::new(
+                ErrorCode::UnknownAgent,
+                format!("there is no agent `{a}`"),
+            ));
+        }
+        if let (Some(a), Some(g)) = (assignee, group)
+            && !groups.get(g).is_some_and(|m| m.contains(a))
+        {
+            return Err(Error::new(
+                ErrorCode::AssigneeNotInGroup,
+                format!("agent `{a}` is not a member of group `{g}`"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An incident `incident` may link to `problem` (DOMAIN.md section 4).
+    fn check_link_target(&self, incident: CaseId, problem: CaseId) -> Result<(), Error> {
+        let not_a_problem = || {
+            Error::new(
+                ErrorCode::NotAProblem,
+                format!("case {problem} is not a problem"),
+            )
+        };
+        if problem == incident {
+            return Err(not_a_problem());
+        }
+        let target = self.live_case(problem)?;
+        if target.case_type != Some(CaseType::Problem) {
+            return Err(not_a_problem());
+        }
+        if target.closed || target.category == Category::Resolved {
+            return Err(Error::new(
+                ErrorCode::ProblemResolved,
+                format!("problem {problem} is resolved or closed"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn decide_create(&self, at: Instant, c: &Create) -> Result<Vec<Change>, Error> {
+        let id = self.new_id(c.id)?;
+        self.check_directory(c.assignee.as_deref(), c.group.as_deref())?;
+        if c.due_date.is_some() && c.case_type != Some(CaseType::Task) {
+            return Err(due_date_requires_task());
+        }
+        if let Some(p) = c.problem {
+            if c.case_type != Some(CaseType::Incident) {
+                return Err(not_an_incident(id));
+            }
+            self.check_link_target(id, p)?;
+        }
+        let assigned = c.assignee.is_some();
+        let status = match &c.status {
+            Some(s) => self.config.catalog.settable(s)?,
+            None if assigned => self.default_status(Category::Open),
+            None => self.default_status(Category::New),
+        };
+        self.check_transition(None, status.category, assigned)?;
+        let resolved = status.category == Category::Resolved;
+        let view = Case {
+            id,
+            case_type: c.case_type,
+            subject: c.subject.clone(),
+            priority: c.priority,
+            status: status.id.clone(),
+            category: status.category,
+            closed: false,
+            requester: c.requester.clone().unwrap_or_else(|| c.submitter.clone()),
+            submitter: c.submitter.clone(),
+            assignee: c.assignee.clone(),
+            group: c.group.clone(),
+            problem: c.problem,
+            due_date: c.due_date,
+            due_at: c.due_date.map(|d| d.noon_in(self.config.timezone)),
+            tags: normalize_tags("tags", &c.tags)?,
+            channel: c.channel.unwrap_or_default(),
+            follow_up_of: None,
+            reopens: 0,
+            created_at: at,
+            updated_at: at,
+            status_changed_at: at,
+            category_changed_at: at,
+            assigned_at: c.assignee.as_ref().map(|_| at),
+            resolved_at: resolved.then_some(at),
+            replied_at: None,
+            closed_at: None,
+            overdue: false,
+            deleted: false,
+            version: 1,
+        };
+        let mut kinds = vec![EventKind::Created {
+            view: Box::new(view),
+        }];
+        if let Some(problem) = c.problem {
+            kinds.push(EventKind::Linked { problem });
+        }
+        Ok(vec![Change::of(id, kinds)])
+    }
+
+    fn decide_update(&self, u: &Update) -> Result<Vec<Change>, Error> {
+        let case = self.open_case(u.case)?;
+        if let Some(v) = u.expected_version.filter(|v| *v != case.version) {
+            return Err(Error::new(
+                ErrorCode::VersionConflict,
+                format!("case {} is at version {}, not {v}", case.id, case.version),
+            ));
+        }
+        // Every check applies to the case as it would be after the whole update.
+        let new_type = u.case_type.unwrap_or(case.case_type);
+        let new_subject = u
+            .subject
+            .as_ref()
+            .map_or(case.subject.as_deref(), Option::as_deref);
+        let new_priority = u.priority.unwrap_or(case.priority);
+        let new_assignee = u
+            .assignee
+            .as_ref()
+            .map_or(case.assignee.as_deref(), Option::as_deref);
+        let new_group = u
+            .group
+            .as_ref()
+            .map_or(case.group.as_deref(), Option::as_deref);
+        let is_incident = new_type == Some(CaseType::Incident);
+        let new_problem = match u.problem {
+            Some(Some(_)) if !is_incident => return Err(not_an_incident(case.id)),
+            Some(p) => p,
+            None => case.problem.filter(|_| is_incident),
+        };
+        let is_task = new_type == Some(CaseType::Task);
+        let new_due = match u.due_date {
+            Some(Some(_)) if !is_task => return Err(due_date_requires_task()),
+            Some(d) => d,
+            None => case.due_date.filter(|_| is_task),
+        };
+        let assignee_changed = new_assignee != case.assignee.as_deref();
+        let group_changed = new_group != case.group.as_deref();
+        if assignee_changed || group_changed {
+            self.check_directory(new_assignee, new_group)?;
+        }
+        if new_type != case.case_type
+            && case.case_type == Some(CaseType::Problem)
+            && self.incidents.contains_key(&case.id)
+        {
+            return Err(Error::new(
+                ErrorCode::ProblemHasIncidents,
+                format!(
+                    "problem {} has linked incidents and cannot change type",
+                    case.id
+                ),
+            ));
+        }
+        if let Some(p) = new_problem.filter(|p| Some(*p) != case.problem) {
+            self.check_link_target(case.id, p)?;
+        }
+        let added: Vec<String> = normalize_tags("add_tags", &u.add_tags)?
+            .into_iter()
+            .filter(|t| !case.tags.contains(t))
+            .collect();
+        let removed: Vec<String> = normalize_tags("remove_tags", &u.remove_tags)?
+            .into_iter()
+            .filter(|t| case.tags.contains(t))
+            .collect();
+        if case.tags.len() + added.len() - removed.len() > MAX_TAGS {
+            return Err(Error::input(format!(
+                "tags: a case holds at most {MAX_TAGS} tags"
+            )));
+        }
+
+        // The status: as named (even when unchanged, it is kept), or moved by assignment.
+        let catalog = &self.config.catalog;
+        let target = match &u.status {
+            Some(s) if *s == case.status => catalog.get(s).map(|st| (st, StatusCause::Command)),
+            Some(s) => Some((catalog.settable(s)?, StatusCause::Command)),
+            None if assignee_changed
+                && case.category == Category::New
+                && new_assignee.is_some() =>
+            {
+                Some((self.default_status(Category::Open), StatusCause::Assignment))
+            }
+            None if assignee_changed
+                && new_assignee.is_none()
+                && self.config.new_status == NewStatusPolicy::NewIffUnassigned
+                && matches!(
+                    case.category,
+                    Category::Open | Category::Pending | Category::OnHold
+                ) =>
+            {
+                Some((
+                    self.default_status(Category::New),
+                    StatusCause::Unassignment,
+                ))
+            }
+            None => None,
+        };
+        let to_category = target.map_or(case.category, |(s, _)| s.category);
+        if target.is_some() || assignee_changed {
+            self.check_transition(Some(case.category), to_category, new_assignee.is_some())?;
+        }
+
+        let mut kinds = Vec::new();
+        if new_type != case.case_type {
+            kinds.push(EventKind::TypeChanged {
+                from: case.case_type,
+                to: new_type,
+            });
+        }
+        if new_problem != case.problem {
+            if let Some(problem) = case.problem {
+                kinds.push(EventKind::Unlinked { problem });
+            }
+            if let Some(problem) = new_problem {
+                kinds.push(EventKind::Linked { problem });
+            }
+        }
+        let owned = |s: Option<&str>| s.map(str::to_owned);
+        if new_subject != case.subject.as_deref() {
+            kinds.push(EventKind::SubjectChanged {
+                from: case.subject.clone(),
+                to: owned(new_subject),
+            });
+        }
+        if new_priority != case.priority {
+            kinds.push(EventKind::PriorityChanged {
+                from: case.priority,
+                to: new_priority,
+            });
+        }
+        if group_changed {
+            kinds.push(EventKind::GroupChanged {
+                from: case.group.clone(),
+                to: owned(new_group),
+            });
+        }
+        if assignee_changed {
+            kinds.push(EventKind::AssigneeChanged {
+                from: case.assignee.clone(),
+                to: owned(new_assignee),
+            });
+        }
+        if new_due != case.due_date {
+            kinds.push(EventKind::DueDateChanged {
+                from: case.due_date,
+                to: new_due,
+            });
+        }
+        // Edit lock: a resolved case that stays resolved changes only its status and tags.
+        if case.category == Category::Resolved
+            && to_category == Category::Resolved
+            && !kinds.is_empty()
+        {
+            return Err(Error::new(
+                ErrorCode::CaseResolved,
+                format!(
+                    "case {} is resolved: only its status and tags may change unless it is reopened",
+                    case.id
+                ),
+            ));
+        }
+        if !added.is_empty() || !removed.is_empty() {
+            kinds.push(EventKind::TagsChanged { added, removed });
+        }
+        let mut changes = Vec::new();
+        if let Some((status, cause)) = target.filter(|(s, _)| s.id != case.status) {
+            kinds.push(status_changed(case, status, cause, None));
+            if status.category == Category::Resolved
+                && case.category != Category::Resolved
+                && new_type == Some(CaseType::Problem)
+            {
+                changes = self.cascade(case.id);
+            }
+        }
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        changes.insert(0, Change::of(case.id, kinds));
+        Ok(changes)
+    }
+
+    /// Resolving a problem resolves its incidents that are neither resolved nor closed, in
+    /// the same step, by ascending id (DOMAIN.md section 4).
+    fn cascade(&self, problem: CaseId) -> Vec<Change> {
+        let resolved = self.default_status(Category::Resolved);
+        self.incidents_of(problem)
+            .filter_map(|id| self.cases.get(&id))
+            .filter(|c| !c.closed && !c.deleted && c.category != Category::Resolved)
+            .map(|c| {
+                let kind = status_changed(c, resolved, StatusCause::ProblemResolved, Some(problem));
+                Change::of(c.id, vec![kind])
+            })
+            .collect()
+    }
+
+    fn decide_reply(&self, id: CaseId) -> Result<Vec<Change>, Error> {
+        let case = self.open_case(id)?;
+        let mut kinds = vec![EventKind::RequesterReplied {}];
+        if matches!(
+            case.category,
+            Category::Pending | Category::OnHold | Category::Resolved
+        ) {
+            let back_to_new = case.assignee.is_none()
+                && self.config.new_status == NewStatusPolicy::NewIffUnassigned;
+            let to = self.default_status(if back_to_new {
+                Category::New
+            } else {
+                Category::Open
+            });
+            kinds.push(status_changed(case, to, StatusCause::RequesterReply, None));
+        }
+        Ok(vec![Change::of(id, kinds)])
+    }
+
+    fn decide_follow_up(
+        &self,
+        at: Instant,
+        of: CaseId,
+        id: Option<CaseId>,
+    ) -> Result<Vec<Change>, Error> {
+        let closed = self.live_case(of)?;
+        if !closed.closed {
+            return Err(Error::new(
+                ErrorCode::CaseNotClosed,
+                format!("case {of} is not closed"),
+            ));
+        }
+        let id = self.new_id(id)?;
+        let status = self.default_status(Category::New);
+        let view = Case {
+            id,
+            case_type: None,
+            subject: closed.subject.clone(),
+            priority: None,
+            status: status.id.clone(),
+            category: Category::New,
+            closed: false,
+            requester: closed.requester.clone(),
+            submitter: closed.submitter.clone(),
+            assignee: None,
+            group: None,
+            problem: None,
+            due_date: None,
+            due_at: None,
+            tags: closed.tags.clone(),
+            channel: closed.channel,
+            follow_up_of: Some(of),
+            reopens: 0,
+            created_at: at,
+            updated_at: at,
+            status_changed_at: at,
+            category_changed_at: at,
+            assigned_at: None,
+            resolved_at: None,
+            replied_at: None,
+            closed_at: None,
+            overdue: false,
+            deleted: false,
+            version: 1,
+        };
+        Ok(vec![Change::of(
+            id,
+            vec![EventKind::Created {
+                view: Box::new(view),
+            }],
+        )])
+    }
+
+    fn decide_configure(&self, patch: &ConfigPatch) -> Result<Vec<Change>, Error> {
+        let next = patch.applied_to(&self.config)?;
+        let mut remaps = Vec::new();
+        if let Some(delete) = &patch.delete_status {
+            let holders = self.open_by_status.get(&delete.id).into_iter().flatten();
+            for &id in holders {
+                let Some(target) = &delete.remap_to else {
+                    return Err(Error::new(
+                        ErrorCode::StatusInUse,
+                        format!(
+                            "status `{}` is held by case {id}: name a remap_to status in its category",
+                            delete.id
+                        ),
+                    ));
+                };
+                let (Some(case), Some(to)) = (self.cases.get(&id), next.catalog.get(target)) else {
+                    continue;
+                };
+                remaps.push(Change::of(
+                    id,
+                    vec![status_changed(case, to, StatusCause::StatusDeleted, None)],
+                ));
+            }
+        }
+        let changes = self.config.changes_to(&next);
+        if changes.is_empty() {
+            return Ok(remaps);
+        }
+        remaps.insert(
+            0,
+            Change {
+                case: None,
+                kinds: vec![EventKind::ConfigChanged { changes }],
+            },
+        );
+        Ok(remaps)
+    }
+}
+
+fn status_changed(
+    case: &Case,
+    to: &Status,
+    cause: StatusCause,
+    problem: Option<CaseId>,
+) -> EventKind {
+    EventKind::StatusChanged {
+        from: case.status.clone(),
+        to: to.id.clone(),
+        from_category: case.category,
+        to_category: to.category,
+        cause,
+        rule: None,
+        problem,
+    }
+}
+
+fn not_an_incident(id: CaseId) -> Error {
+    Error::new(
+        ErrorCode::NotAnIncident,
+        format!("case {id} is not an incident: only incidents link to problems"),
+    )
+}
+
+fn due_date_requires_task() -> Error {
+    Error::new(
+        ErrorCode::DueDateRequiresTask,
+        "only tasks carry a due date",
+    )
+}
+
+/// The checks that need no state: shapes, lengths, tags (`invalid_input`).
+fn check_input(command: &Command) -> Result<(), Error> {
+    let zero = |field: &str| Error::input(format!("{field}: case ids start at 1"));
+    match command {
+        Command::Create(c) => {
+            if c.id == Some(0) {
+                return Err(zero("id"));
+            }
+            check_name("submitter", &c.submitter)?;
+            for (field, v) in [
+                ("requester", &c.requester),
+                ("assignee", &c.assignee),
+                ("group", &c.group),
+            ] {
+                if let Some(v) = v {
+                    check_name(field, v)?;
+                }
+            }
+            if let Some(s) = &c.subject {
+                check_subject(s)?;
+            }
+            if normalize_tags("tags", &c.tags)?.len() > MAX_TAGS {
+                return Err(Error::input(format!(
+                    "tags: a case holds at most {MAX_TAGS} tags"
+                )));
+            }
+        }
+        Command::Update(u) => {
+            for (field, v) in [("assignee", &u.assignee), ("group", &u.group)] {
+                if let Some(Some(v)) = v {
+                    check_name(field, v)?;
+                }
+            }
+            if let Some(Some(s)) = &u.subject {
+                check_subject(s)?;
+            }
+            let add = normalize_tags("add_tags", &u.add_tags)?;
+            for t in &u.remove_tags {
+                let t = normalize_tag("remove_tags", t)?;
+                if add.contains(&t) {
+                    return Err(Error::input(format!("tag `{t}` is both added and removed")));
+                }
+            }
+        }
+        Command::FollowUp { id: Some(0), .. } => return Err(zero("id")),
+        _ => {}
+    }
+    Ok(())
+}

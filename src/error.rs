@@ -1,0 +1,149 @@
+//! Rejections: a stable machine code and a message naming what was wrong.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The stable codes of SCENARIOS.md. A host maps them to its protocol; the suggested HTTP
+/// status is in each variant's doc.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed or impossible input: a bad shape, unknown key, over-long text (400/422).
+    InvalidInput,
+    /// No such case, or it is in the trash (404).
+    CaseNotFound,
+    /// The id is taken, or was used by a purged case (409).
+    CaseExists,
+    /// The case is closed and immutable (409).
+    CaseClosed,
+    /// A follow-up names a case that is not closed (409).
+    CaseNotClosed,
+    /// The edit lock: a resolved case may only change status and tags (409).
+    CaseResolved,
+    /// Cases close automatically, never by hand (403).
+    ManualCloseForbidden,
+    /// The lifecycle does not allow this move (422).
+    InvalidTransition,
+    /// No such status, or it was deleted (422).
+    UnknownStatus,
+    /// The status is inactive (422).
+    InactiveStatus,
+    /// Resolving needs an assignee (422).
+    AssigneeRequired,
+    /// Only incidents link to problems (422).
+    NotAnIncident,
+    /// The link target is not a problem (422).
+    NotAProblem,
+    /// The problem is resolved or closed (409).
+    ProblemResolved,
+    /// The problem has linked incidents (409).
+    ProblemHasIncidents,
+    /// Only tasks carry a due date (422).
+    DueDateRequiresTask,
+    /// The agent is not in the account's directory (422).
+    UnknownAgent,
+    /// The group is not in the account's directory (422).
+    UnknownGroup,
+    /// The assignee is not a member of the case's group (422).
+    AssigneeNotInGroup,
+    /// The instant is earlier than the desk's time (409).
+    StaleTime,
+    /// `expected_version` differs from the case's version (409/412).
+    VersionConflict,
+    /// A bad account configuration; every problem is listed (422).
+    InvalidConfig,
+    /// The status is held by cases and the delete named no remap target (409).
+    StatusInUse,
+    /// A category's default cannot be deactivated or deleted (409).
+    DefaultStatus,
+    /// A count limit was reached (422).
+    LimitExceeded,
+}
+
+impl ErrorCode {
+    /// The code as SCENARIOS.md spells it, e.g. `"case_closed"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::CaseNotFound => "case_not_found",
+            ErrorCode::CaseExists => "case_exists",
+            ErrorCode::CaseClosed => "case_closed",
+            ErrorCode::CaseNotClosed => "case_not_closed",
+            ErrorCode::CaseResolved => "case_resolved",
+            ErrorCode::ManualCloseForbidden => "manual_close_forbidden",
+            ErrorCode::InvalidTransition => "invalid_transition",
+            ErrorCode::UnknownStatus => "unknown_status",
+            ErrorCode::InactiveStatus => "inactive_status",
+            ErrorCode::AssigneeRequired => "assignee_required",
+            ErrorCode::NotAnIncident => "not_an_incident",
+            ErrorCode::NotAProblem => "not_a_problem",
+            ErrorCode::ProblemResolved => "problem_resolved",
+            ErrorCode::ProblemHasIncidents => "problem_has_incidents",
+            ErrorCode::DueDateRequiresTask => "due_date_requires_task",
+            ErrorCode::UnknownAgent => "unknown_agent",
+            ErrorCode::UnknownGroup => "unknown_group",
+            ErrorCode::AssigneeNotInGroup => "assignee_not_in_group",
+            ErrorCode::StaleTime => "stale_time",
+            ErrorCode::VersionConflict => "version_conflict",
+            ErrorCode::InvalidConfig => "invalid_config",
+            ErrorCode::StatusInUse => "status_in_use",
+            ErrorCode::DefaultStatus => "default_status",
+            ErrorCode::LimitExceeded => "limit_exceeded",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rejected command or configuration: a stable [`ErrorCode`] and a message (lowercase,
+/// no trailing period) naming what was wrong.
+///
+/// # Example
+/// ```
+/// use caseflow::{Desk, Config, Command, ErrorCode};
+/// let mut desk = Desk::new(Config::default(), "2026-03-02T09:00:00Z".parse().unwrap());
+/// let cmd = Command::from_json(r#"{"op": "close", "case": 9}"#).unwrap();
+/// let err = desk.execute("2026-03-02T09:00:00Z".parse().unwrap(), &cmd).unwrap_err();
+/// assert_eq!(err.error.code(), ErrorCode::CaseNotFound);
+/// assert_eq!(err.error.to_string(), "case_not_found: there is no case 9");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct Error {
+    code: ErrorCode,
+    message: String,
+}
+
+impl Error {
+    /// An error with this code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Error {
+        Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn input(message: impl Into<String>) -> Error {
+        Error::new(ErrorCode::InvalidInput, message)
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Error {
+        Error::new(ErrorCode::InvalidConfig, message)
+    }
+
+    /// The stable machine code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// What was wrong, for a human.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}

@@ -1,0 +1,189 @@
+//! Events: what a step changed, in the JSON shape of SCENARIOS.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::case::{Case, CaseId, CaseType, Priority};
+use crate::config::NewStatusPolicy;
+use crate::status::{Category, Status};
+use crate::time::{Date, Instant};
+
+/// One event: what changed, on which case, when, and its place in the desk's sequence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// What happened, with its own fields (`type` in JSON).
+    #[serde(flatten)]
+    pub kind: EventKind,
+    /// The case, or none for `config_changed`.
+    pub case: Option<CaseId>,
+    /// The instant the change took effect.
+    pub at: Instant,
+    /// The case's version after the change; none for `config_changed`.
+    pub version: Option<u64>,
+    /// Desk-wide sequence number, +1 per event, starting at 1.
+    pub seq: u64,
+}
+
+impl Event {
+    /// The event as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Why a status changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusCause {
+    /// An update named the status.
+    Command,
+    /// Assigning a New case moved it to open's default.
+    Assignment,
+    /// Unassigning moved it to new's default.
+    Unassignment,
+    /// The requester replied.
+    RequesterReply,
+    /// Its problem was resolved (a cascade).
+    ProblemResolved,
+    /// An automation rule.
+    Rule,
+    /// Its status was deleted and the case remapped.
+    StatusDeleted,
+}
+
+/// Why a case closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseCause {
+    /// It stayed resolved for the account's period.
+    AutoClose,
+    /// An automation closed it.
+    Rule,
+}
+
+/// The group directory: group -> member agents.
+pub type Groups = BTreeMap<String, BTreeSet<String>>;
+
+/// The configuration keys a `config_changed` event reports, each with its new value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigChanges {
+    /// The new IANA time zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// The new auto-close period, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_close_after_days: Option<u32>,
+    /// The new `new_status` policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_status: Option<NewStatusPolicy>,
+    /// The new automation interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation_interval_minutes: Option<u32>,
+    /// The new group directory (the whole of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Groups>,
+    /// The whole status catalog after the change, tombstones included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statuses: Option<Vec<Status>>,
+}
+
+impl ConfigChanges {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        *self == ConfigChanges::default()
+    }
+}
+
+/// What an event says happened. JSON tags it as `type`.
+#[allow(missing_docs)] // The fields are those of SCENARIOS.md's event table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A case was created: its whole view, before any trigger.
+    Created { view: Box<Case> },
+    /// The status changed.
+    StatusChanged {
+        from: String,
+        to: String,
+        from_category: Category,
+        to_category: Category,
+        cause: StatusCause,
+        rule: Option<String>,
+        problem: Option<CaseId>,
+    },
+    /// The case closed.
+    Closed {
+        cause: CloseCause,
+        rule: Option<String>,
+    },
+    /// The assignee changed.
+    AssigneeChanged {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    /// The group changed.
+    GroupChanged {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    /// The priority changed.
+    PriorityChanged {
+        from: Option<Priority>,
+        to: Option<Priority>,
+    },
+    /// The type changed.
+    TypeChanged {
+        from: Option<CaseType>,
+        to: Option<CaseType>,
+    },
+    /// The subject changed.
+    SubjectChanged {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    /// The due date changed (and `overdue` was cleared).
+    DueDateChanged {
+        from: Option<Date>,
+        to: Option<Date>,
+    },
+    /// Tags were added or removed.
+    TagsChanged {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    /// The incident was linked to a problem.
+    Linked { problem: CaseId },
+    /// The incident was unlinked from a problem.
+    Unlinked { problem: CaseId },
+    /// The requester replied.
+    RequesterReplied {},
+    /// The task passed its due instant unresolved.
+    TaskOverdue { due_at: Instant },
+    /// The account configuration changed.
+    ConfigChanged { changes: ConfigChanges },
+}
+
+impl EventKind {
+    /// The event's `type`, as JSON spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::Created { .. } => "created",
+            EventKind::StatusChanged { .. } => "status_changed",
+            EventKind::Closed { .. } => "closed",
+            EventKind::AssigneeChanged { .. } => "assignee_changed",
+            EventKind::GroupChanged { .. } => "group_changed",
+            EventKind::PriorityChanged { .. } => "priority_changed",
+            EventKind::TypeChanged { .. } => "type_changed",
+            EventKind::SubjectChanged { .. } => "subject_changed",
+            EventKind::DueDateChanged { .. } => "due_date_changed",
+            EventKind::TagsChanged { .. } => "tags_changed",
+            EventKind::Linked { .. } => "linked",
+            EventKind::Unlinked { .. } => "unlinked",
+            EventKind::RequesterReplied {} => "requester_replied",
+            EventKind::TaskOverdue { .. } => "task_overdue",
+            EventKind::ConfigChanged { .. } => "config_changed",
+        }
+    }
+}

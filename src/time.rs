@@ -1,0 +1,243 @@
+//! Instants, calendar dates and the noon-local due-date rule.
+//!
+//! The engine never reads a clock: every instant is an argument. An [`Instant`] is a whole
+//! number of seconds since the Unix epoch, in UTC, between the years 0000 and 9999; its
+//! JSON form is an RFC 3339 string such as `"2026-03-02T09:00:00Z"`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Seconds in one day: auto-close periods count days as 24-hour periods (DESIGN.md).
+pub const SECONDS_PER_DAY: i64 = 86_400;
+
+/// A point in time: whole seconds since 1970-01-01T00:00:00Z.
+///
+/// # Example
+/// ```
+/// use caseflow::Instant;
+/// let t: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+/// assert_eq!(t.unix_seconds(), 1_772_442_000);
+/// assert_eq!(t.to_string(), "2026-03-02T09:00:00Z");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instant(i64);
+
+/// The earliest instant the engine accepts: 0000-01-01T00:00:00Z.
+const MIN_SECONDS: i64 = -62_167_219_200;
+/// The latest instant the engine accepts: 9999-12-31T23:59:59Z.
+const MAX_SECONDS: i64 = 253_402_300_799;
+
+impl Instant {
+    /// The instant `seconds` after the Unix epoch, or `None` outside the years 0000-9999.
+    pub fn from_unix_seconds(seconds: i64) -> Option<Instant> {
+        (MIN_SECONDS..=MAX_SECONDS)
+            .contains(&seconds)
+            .then_some(Instant(seconds))
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix_seconds(self) -> i64 {
+        self.0
+    }
+
+    /// This instant plus `seconds` (which may be negative), saturating at the accepted range.
+    pub fn plus_seconds(self, seconds: i64) -> Instant {
+        Instant(
+            self.0
+                .saturating_add(seconds)
+                .clamp(MIN_SECONDS, MAX_SECONDS),
+        )
+    }
+
+    fn to_chrono(self) -> DateTime<Utc> {
+        // Always in range by construction; the fallback is unreachable but keeps us panic-free.
+        DateTime::from_timestamp(self.0, 0).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Instant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_chrono().format("%Y-%m-%dT%H:%M:%SZ"))
+    }
+}
+
+/// Why a string is not an [`Instant`] or a [`Date`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TimeParseError(String);
+
+impl FromStr for Instant {
+    type Err = TimeParseError;
+
+    fn from_str(s: &str) -> Result<Instant, TimeParseError> {
+        let bad = |why: &str| TimeParseError(format!("`{s}` is not an instant: {why}"));
+        let parsed = DateTime::parse_from_rfc3339(s)
+            .map_err(|_| bad("expected RFC 3339 such as 2026-03-02T09:00:00Z"))?;
+        if parsed.offset().fix().local_minus_utc() != 0 {
+            return Err(bad("instants are UTC (end in Z)"));
+        }
+        if parsed.timestamp_subsec_nanos() != 0 || s.contains('.') {
+            return Err(bad("instants are whole seconds"));
+        }
+        Instant::from_unix_seconds(parsed.timestamp()).ok_or_else(|| bad("out of range"))
+    }
+}
+
+impl Serialize for Instant {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Instant {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Instant, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A calendar date (`"YYYY-MM-DD"`), as a task's `due_date` is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(NaiveDate);
+
+impl Date {
+    /// The date with this year, month and day, or `None` when it does not exist.
+    pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Date> {
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        NaiveDate::from_ymd_opt(year, month, day).map(Date)
+    }
+
+    /// The instant of 12:00 local time on this date in `zone`.
+    ///
+    /// When 12:00 does not exist that day (a daylight-saving gap, or a skipped day such as
+    /// Pacific/Apia 2011-12-30) it is the first instant after the gap; when 12:00 happens
+    /// twice it is the earlier. DESIGN.md works through examples.
+    ///
+    /// # Example
+    /// ```
+    /// use caseflow::Date;
+    /// let d: Date = "2026-03-10".parse().unwrap();
+    /// let zone = "America/New_York".parse().unwrap();
+    /// assert_eq!(d.noon_in(zone).to_string(), "2026-03-10T16:00:00Z");
+    /// ```
+    pub fn noon_in(self, zone: Tz) -> Instant {
+        let noon = self.0.and_time(NaiveTime::MIN) + Duration::hours(12);
+        let seconds = match zone.from_local_datetime(&noon) {
+            chrono::LocalResult::Single(t) => t.timestamp(),
+            chrono::LocalResult::Ambiguous(earlier, _) => earlier.timestamp(),
+            chrono::LocalResult::None => first_instant_after_gap(zone, noon),
+        };
+        Instant(seconds.clamp(MIN_SECONDS, MAX_SECONDS))
+    }
+}
+
+/// The first instant whose local wall time in `zone` is later than `wall`, for a `wall`
+/// time that falls in a gap: the instant the clocks jumped over it.
+///
+/// Offsets are within +-26 hours, so that instant lies within two days of `wall` read as
+/// UTC; a binary search over those seconds finds it in at most 18 probes.
+fn first_instant_after_gap(zone: Tz, wall: NaiveDateTime) -> i64 {
+    let wall_as_utc = wall.and_utc().timestamp();
+    let local_after = |t: i64| -> bool {
+        DateTime::from_timestamp(t, 0)
+            .map(|utc| utc.with_timezone(&zone).naive_local() > wall)
+            .unwrap_or(true)
+    };
+    let (mut lo, mut hi) = (
+        wall_as_utc - 2 * SECONDS_PER_DAY,
+        wall_as_utc + 2 * SECONDS_PER_DAY,
+    );
+    // Invariant: local(lo) < wall < local(hi).
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if local_after(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m-%d"))
+    }
+}
+
+impl FromStr for Date {
+    type Err = TimeParseError;
+
+    fn from_str(s: &str) -> Result<Date, TimeParseError> {
+        let bad = || {
+            TimeParseError(format!(
+                "`{s}` is not a date: expected an existing YYYY-MM-DD"
+            ))
+        };
+        let b = s.as_bytes();
+        let shape = b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b.iter()
+                .enumerate()
+                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        if !shape {
+            return Err(bad());
+        }
+        let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().map_err(|_| bad());
+        let year = i32::try_from(num(0..4)?).map_err(|_| bad())?;
+        Date::from_ymd(year, num(5..7)?, num(8..10)?).ok_or_else(bad)
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_are_utc_whole_seconds() {
+        assert!("2026-03-02T09:00:00Z".parse::<Instant>().is_ok());
+        assert!("2026-03-02T09:00:00.5Z".parse::<Instant>().is_err());
+        assert!("2026-03-02T09:00:00.0Z".parse::<Instant>().is_err());
+        assert!("2026-03-02T09:00:00+01:00".parse::<Instant>().is_err());
+        assert!("2026-02-30T09:00:00Z".parse::<Instant>().is_err());
+        assert!("yesterday".parse::<Instant>().is_err());
+    }
+
+    #[test]
+    fn dates_must_exist() {
+        assert!("2026-02-28".parse::<Date>().is_ok());
+        assert!("2026-02-29".parse::<Date>().is_err());
+        assert!("2026-2-28".parse::<Date>().is_err());
+        assert!("+2026-02-28".parse::<Date>().is_err());
+        assert!("2026-13-01".parse::<Date>().is_err());
+    }
+
+    #[test]
+    fn noon_in_a_gap_is_the_first_instant_after_it() {
+        // Pacific/Apia skipped 2011-12-30: the day after 29th 23:59:59 (-10:00) was the 31st
+        // 00:00:00 (+14:00), i.e. 2011-12-30T10:00:00Z.
+        let zone: Tz = "Pacific/Apia".parse().unwrap();
+        let d: Date = "2011-12-30".parse().unwrap();
+        assert_eq!(d.noon_in(zone).to_string(), "2011-12-30T10:00:00Z");
+    }
+}
