@@ -1,1 +1,6 @@
-//! Integration tests.
+//! caseflow's integration tests: one binary, so it links once.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod properties;
+mod purity;
+mod scenarios;

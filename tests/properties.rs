@@ -1,0 +1,1 @@
+//! Property tests (see tests/lib.rs).
