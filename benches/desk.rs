@@ -1,2 +1,83 @@
-//! placeholder
-fn main() {}
+//! Criterion benchmarks. Each names its target; README.md records the measured medians.
+//!
+//! Run: `cargo bench --bench desk` (CI only smoke-runs them with `cargo test --benches`).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+
+use caseflow::{CaseType, Command, Config, Create, Date, Desk, Instant, Priority, Update};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const DESK_CASES: u64 = 1_000_000;
+
+fn t0() -> Instant {
+    "2026-03-02T09:00:00Z".parse().unwrap()
+}
+
+/// A desk of `n` assigned open cases, plus 100 tasks due in 2999: the next deadline is
+/// far away, so nothing falls due while a benchmark advances time.
+fn big_desk(n: u64) -> Desk {
+    let mut desk = Desk::new(Config::default(), t0());
+    for id in 1..=n {
+        let create = Create {
+            id: Some(id),
+            submitter: format!("requester{}", id % 5000),
+            assignee: Some(format!("agent{}", id % 200)),
+            subject: Some("Printer on fire".to_owned()),
+            tags: vec!["hardware".to_owned()],
+            ..Create::default()
+        };
+        desk.execute(t0(), &Command::Create(create)).unwrap();
+    }
+    for id in n + 1..=n + 100 {
+        let task = Create {
+            id: Some(id),
+            submitter: "r".to_owned(),
+            case_type: Some(CaseType::Task),
+            due_date: Some(Date::from_ymd(2999, 1, 1).unwrap()),
+            ..Create::default()
+        };
+        desk.execute(t0(), &Command::Create(task)).unwrap();
+    }
+    desk
+}
+
+fn desk_benches(c: &mut Criterion) {
+    let mut desk = big_desk(DESK_CASES);
+    let mut group = c.benchmark_group("desk");
+
+    // desk/update: one update command (a priority change, so the case really changes:
+    // a decision, one event, a version bump) on a desk of 1,000,000 cases.
+    // Target: median under 1 microsecond.
+    let mut i = 0u64;
+    group.bench_function("update", |b| {
+        b.iter(|| {
+            i += 1;
+            let priority = if (i / DESK_CASES) % 2 == 0 {
+                Priority::High
+            } else {
+                Priority::Low
+            };
+            let update = Update {
+                case: (i * 7919) % DESK_CASES + 1,
+                priority: Some(Some(priority)),
+                ..Update::default()
+            };
+            black_box(desk.execute(desk.now(), &Command::Update(update)).unwrap())
+        })
+    });
+
+    // desk/advance_idle: advancing time by one second when nothing is due, on the same
+    // desk. Target: under 100 nanoseconds.
+    let mut now = desk.now();
+    group.bench_function("advance_idle", |b| {
+        b.iter(|| {
+            now = now.plus_seconds(1);
+            black_box(desk.advance_to(now).unwrap())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, desk_benches);
+criterion_main!(benches);

@@ -71,7 +71,9 @@ pub struct Desk {
     config: Config,
     now: Instant,
     seq: u64,
-    cases: BTreeMap<CaseId, Case>,
+    cases: HashMap<CaseId, Case>,
+    /// Every case id, for iteration in id order.
+    ids: BTreeSet<CaseId>,
     last_id: CaseId,
     deadlines: Deadlines,
     /// problem -> its linked incidents.
@@ -89,7 +91,8 @@ impl Desk {
             config,
             now: start,
             seq: 0,
-            cases: BTreeMap::new(),
+            cases: HashMap::new(),
+            ids: BTreeSet::new(),
             last_id: 0,
             deadlines: Deadlines::default(),
             incidents: BTreeMap::new(),
@@ -120,7 +123,7 @@ impl Desk {
 
     /// Every case, in id order.
     pub fn cases(&self) -> impl Iterator<Item = &Case> {
-        self.cases.values()
+        self.ids.iter().filter_map(|id| self.cases.get(id))
     }
 
     /// The incidents linked to `problem`, in id order, without scanning the desk.
@@ -330,6 +333,7 @@ impl Desk {
                     )));
                 }
                 self.cases.insert(id, (**view).clone());
+                self.ids.insert(id);
                 self.last_id = self.last_id.max(id);
                 self.refresh_due_at(id);
                 let case = &self.cases[&id];
@@ -637,19 +641,13 @@ impl Desk {
         }
         // Every check applies to the case as it would be after the whole update.
         let new_type = u.case_type.unwrap_or(case.case_type);
-        let new_subject = u
-            .subject
-            .as_ref()
-            .map_or(case.subject.as_deref(), Option::as_deref);
         let new_priority = u.priority.unwrap_or(case.priority);
-        let new_assignee = u
-            .assignee
-            .as_ref()
-            .map_or(case.assignee.as_deref(), Option::as_deref);
-        let new_group = u
-            .group
-            .as_ref()
-            .map_or(case.group.as_deref(), Option::as_deref);
+        // A text field changes only when named with another value; unnamed ones are not read.
+        let subject_change = named(&u.subject, &case.subject);
+        let assignee_change = named(&u.assignee, &case.assignee);
+        let group_change = named(&u.group, &case.group);
+        let new_assignee = assignee_change.unwrap_or(case.assignee.as_deref());
+        let new_group = group_change.unwrap_or(case.group.as_deref());
         let is_incident = new_type == Some(CaseType::Incident);
         let new_problem = match u.problem {
             Some(Some(_)) if !is_incident => return Err(not_an_incident(case.id)),
@@ -662,8 +660,8 @@ impl Desk {
             Some(d) => d,
             None => case.due_date.filter(|_| is_task),
         };
-        let assignee_changed = new_assignee != case.assignee.as_deref();
-        let group_changed = new_group != case.group.as_deref();
+        let assignee_changed = assignee_change.is_some();
+        let group_changed = group_change.is_some();
         if assignee_changed || group_changed {
             self.check_directory(new_assignee, new_group)?;
         }
@@ -743,10 +741,10 @@ impl Desk {
             }
         }
         let owned = |s: Option<&str>| s.map(str::to_owned);
-        if new_subject != case.subject.as_deref() {
+        if let Some(to) = subject_change {
             kinds.push(EventKind::SubjectChanged {
                 from: case.subject.clone(),
-                to: owned(new_subject),
+                to: owned(to),
             });
         }
         if new_priority != case.priority {
@@ -947,6 +945,17 @@ fn status_changed(
         rule: None,
         problem,
     }
+}
+
+/// The new value of a text field an update names with another value than `current`.
+fn named<'a>(
+    field: &'a Option<Option<String>>,
+    current: &Option<String>,
+) -> Option<Option<&'a str>> {
+    field
+        .as_ref()
+        .filter(|v| v.as_deref() != current.as_deref())
+        .map(|v| v.as_deref())
 }
 
 fn not_an_incident(id: CaseId) -> Error {

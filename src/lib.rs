@@ -34,6 +34,14 @@
 //!
 //! ARCHITECTURE.md maps the code; DESIGN.md records the decisions the contract left open.
 
+#[doc = include_str!("../DESIGN.md")]
+pub mod design {}
+
+/// README.md's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 mod case;
 mod command;
 mod config;

@@ -24,7 +24,10 @@ fn src_never_reads_the_clock() {
         "std::time",
     ];
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     assert!(files.len() > 5, "src/ not found");
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
@@ -36,8 +39,15 @@ fn src_never_reads_the_clock() {
 
 #[test]
 fn chrono_is_built_without_its_clock() {
-    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
-    let chrono = manifest.lines().find(|l| l.starts_with("chrono =")).unwrap();
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let chrono = manifest
+        .lines()
+        .find(|l| l.starts_with("chrono ="))
+        .unwrap();
     assert!(chrono.contains("default-features = false"), "{chrono}");
-    assert!(!chrono.contains("clock") && !chrono.contains("\"now\""), "{chrono}");
+    assert!(
+        !chrono.contains("clock") && !chrono.contains("\"now\""),
+        "{chrono}"
+    );
 }

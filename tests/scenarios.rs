@@ -4,13 +4,19 @@
 use std::path::{Path, PathBuf};
 
 fn dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(name)
 }
 
 #[test]
 fn every_scenario_passes() {
     let report = caseflow::run_scenarios(&[dir("scenarios")]);
-    assert!(report.outcomes.len() >= 25, "only {} scenarios", report.outcomes.len());
+    assert!(
+        report.outcomes.len() >= 25,
+        "only {} scenarios",
+        report.outcomes.len()
+    );
     assert_eq!(report.failed(), 0, "\n{report}");
 }
 
@@ -19,12 +25,25 @@ fn the_runner_reports_each_failure_with_its_step() {
     let report = caseflow::run_scenarios(&[dir("fixtures/failing")]);
     assert!(report.outcomes.len() >= 5);
     for outcome in &report.outcomes {
-        let failure = outcome.failure.as_deref().unwrap_or_else(|| panic!("{} passed", outcome.name));
+        let failure = outcome
+            .failure
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} passed", outcome.name));
         // Each fixture names the message it must fail with in its description.
-        let file = std::fs::read_to_string(dir("fixtures/failing").join(format!("{}.json", outcome.name))).unwrap();
+        let file =
+            std::fs::read_to_string(dir("fixtures/failing").join(format!("{}.json", outcome.name)))
+                .unwrap();
         let value: serde_json::Value = serde_json::from_str(&file).unwrap();
         let want = value["description"].as_str().unwrap();
-        assert!(failure.contains(want), "{}: `{failure}` lacks `{want}`", outcome.name);
+        assert!(
+            failure.contains(want),
+            "{}: `{failure}` lacks `{want}`",
+            outcome.name
+        );
     }
-    assert!(report.to_string().ends_with(&format!("0 passed, {} failed", report.outcomes.len())));
+    assert!(
+        report
+            .to_string()
+            .ends_with(&format!("0 passed, {} failed", report.outcomes.len()))
+    );
 }
