@@ -41,6 +41,16 @@ pub enum Command {
         #[serde(default)]
         id: Option<CaseId>,
     },
+    /// The cascade of a resolved problem for one incident, as a desk with
+    /// [`crate::Cascade::Routed`] emits it for the host to route: resolves the incident
+    /// when it is linked to `problem` and neither resolved nor closed, and does nothing
+    /// otherwise.
+    ResolveByProblem {
+        /// The incident.
+        case: CaseId,
+        /// The resolved problem.
+        problem: CaseId,
+    },
     /// Run everything due up to the command's instant.
     Advance {},
     /// Change the account configuration.
@@ -161,6 +171,7 @@ impl Command {
             Command::Update(u) => Some(u.case),
             Command::RequesterReply { case }
             | Command::Close { case }
+            | Command::ResolveByProblem { case, .. }
             | Command::FollowUp { case, .. } => Some(*case),
             Command::Create(_) | Command::Advance {} | Command::Configure(_) => None,
         }

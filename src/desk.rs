@@ -36,6 +36,38 @@ struct Change {
     kinds: Vec<EventKind>,
 }
 
+/// What a command decided: the events of its step, and (on a [`Cascade::Routed`] desk)
+/// the commands the host must route to other desks.
+#[derive(Default)]
+struct Decision {
+    changes: Vec<Change>,
+    follow_ons: Vec<FollowOn>,
+}
+
+/// How a desk carries out the cascade of a resolved problem (DOMAIN.md section 4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cascade {
+    /// The desk holds the problem's incidents and resolves them in the problem's own step:
+    /// one atomic step, events in the order DOMAIN.md gives.
+    #[default]
+    Local,
+    /// Cases are sharded across desks: resolving a problem emits one
+    /// `resolve_by_problem` [`FollowOn`] command per linked incident (local or registered
+    /// with [`Desk::link_remote_incident`]), which the host routes to the desk that owns
+    /// the incident. A link to a problem this desk does not hold is taken as validated by
+    /// the host. ARCHITECTURE.md describes what each mode guarantees.
+    Routed,
+}
+
+/// A command a desk asks its host to execute, on whichever desk owns `command.case()`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowOn {
+    /// The instant to execute it at: that of the step that caused it.
+    pub at: Instant,
+    /// The command (`resolve_by_problem`).
+    pub command: Command,
+}
+
 impl Change {
     fn of(case: CaseId, kinds: Vec<EventKind>) -> Change {
         Change {
@@ -82,6 +114,9 @@ pub struct Desk {
     open_by_status: HashMap<String, BTreeSet<CaseId>>,
     /// Cases with a due date that are not closed (their `due_at` follows the time zone).
     dated: BTreeSet<CaseId>,
+    cascade_mode: Cascade,
+    /// Follow-on commands not yet taken by the host.
+    follow_ons: Vec<FollowOn>,
 }
 
 impl Desk {
@@ -98,7 +133,54 @@ impl Desk {
             incidents: BTreeMap::new(),
             open_by_status: HashMap::new(),
             dated: BTreeSet::new(),
+            cascade_mode: Cascade::Local,
+            follow_ons: Vec::new(),
         }
+    }
+
+    /// This desk, carrying out problem cascades as `mode` says.
+    pub fn with_cascade(mut self, mode: Cascade) -> Desk {
+        self.cascade_mode = mode;
+        self
+    }
+
+    /// Takes the follow-on commands that steps so far asked the host to route, in order.
+    pub fn take_follow_ons(&mut self) -> Vec<FollowOn> {
+        std::mem::take(&mut self.follow_ons)
+    }
+
+    /// Records that `incident`, held by another desk, is linked to `problem`, held here, so
+    /// that resolving the problem routes a follow-on to it and the problem cannot change
+    /// type. Call it once the incident's desk accepted the link.
+    ///
+    /// # Errors
+    /// `invalid_input` when `incident` is a case of this desk (link it with an update);
+    /// otherwise the link checks of DOMAIN.md section 4: `case_not_found`, `not_a_problem`,
+    /// `problem_resolved`.
+    pub fn link_remote_incident(&mut self, problem: CaseId, incident: CaseId) -> Result<(), Error> {
+        if self.cases.contains_key(&incident) {
+            return Err(Error::input(format!(
+                "case {incident} is on this desk: link it with an update"
+            )));
+        }
+        self.live_case(problem)?;
+        self.check_link_target(incident, problem)?;
+        self.incidents.entry(problem).or_default().insert(incident);
+        Ok(())
+    }
+
+    /// Forgets a link recorded with [`Desk::link_remote_incident`], when the incident's
+    /// desk unlinked it. Returns whether it was recorded.
+    pub fn unlink_remote_incident(&mut self, problem: CaseId, incident: CaseId) -> bool {
+        let known = !self.cases.contains_key(&incident)
+            && self
+                .incidents
+                .get(&problem)
+                .is_some_and(|s| s.contains(&incident));
+        if known {
+            self.unlink(problem, incident);
+        }
+        known
     }
 
     /// The desk's time: the latest instant it was given.
@@ -126,7 +208,8 @@ impl Desk {
         self.ids.iter().filter_map(|id| self.cases.get(id))
     }
 
-    /// The incidents linked to `problem`, in id order, without scanning the desk.
+    /// The incidents linked to `problem`, in id order, without scanning the desk (on a
+    /// [`Cascade::Routed`] desk, the remote ones recorded too).
     pub fn incidents_of(&self, problem: CaseId) -> impl Iterator<Item = CaseId> + '_ {
         self.incidents.get(&problem).into_iter().flatten().copied()
     }
@@ -171,8 +254,9 @@ impl Desk {
         let mut events = self.advance_to(at).map_err(|e| reject(e, Vec::new()))?;
         match self.decide(at, command) {
             Err(error) => Err(reject(error, events)),
-            Ok(changes) => {
-                self.commit(at, changes, &mut events);
+            Ok(decision) => {
+                self.commit(at, decision.changes, &mut events);
+                self.follow_ons.extend(decision.follow_ons);
                 self.run_due(at, &mut events);
                 Ok(events)
             }
@@ -424,10 +508,17 @@ impl Desk {
 
     // ----- deciding ---------------------------------------------------------------------
 
-    fn decide(&self, at: Instant, command: &Command) -> Result<Vec<Change>, Error> {
-        match command {
+    fn decide(&self, at: Instant, command: &Command) -> Result<Decision, Error> {
+        let changes = match command {
             Command::Create(c) => self.decide_create(at, c),
-            Command::Update(u) => self.decide_update(u),
+            Command::Update(u) => return self.decide_update(at, u),
+            Command::ResolveByProblem { case, problem } => {
+                let incident = self.live_case(*case)?;
+                Ok(self
+                    .resolve_by_problem(incident, *problem)
+                    .into_iter()
+                    .collect())
+            }
             Command::RequesterReply { case } => self.decide_reply(*case),
             Command::Close { case } => {
                 self.open_case(*case)?;
@@ -441,7 +532,11 @@ impl Desk {
             Command::FollowUp { case, id } => self.decide_follow_up(at, *case, *id),
             Command::Advance {} => Ok(Vec::new()),
             Command::Configure(patch) => self.decide_configure(patch),
-        }
+        };
+        changes.map(|changes| Decision {
+            changes,
+            follow_ons: Vec::new(),
+        })
     }
 
     /// A case that exists and is not in the trash.
@@ -558,6 +653,9 @@ impl Desk {
         if problem == incident {
             return Err(not_a_problem());
         }
+        if self.cascade_mode == Cascade::Routed && !self.cases.contains_key(&problem) {
+            return Ok(()); // the problem lives on another desk; the host validated the link
+        }
         let target = self.live_case(problem)?;
         if target.case_type != Some(CaseType::Problem) {
             return Err(not_a_problem());
@@ -631,7 +729,7 @@ impl Desk {
         Ok(vec![Change::of(id, kinds)])
     }
 
-    fn decide_update(&self, u: &Update) -> Result<Vec<Change>, Error> {
+    fn decide_update(&self, at: Instant, u: &Update) -> Result<Decision, Error> {
         let case = self.open_case(u.case)?;
         if let Some(v) = u.expected_version.filter(|v| *v != case.version) {
             return Err(Error::new(
@@ -787,35 +885,67 @@ impl Desk {
         if !added.is_empty() || !removed.is_empty() {
             kinds.push(EventKind::TagsChanged { added, removed });
         }
-        let mut changes = Vec::new();
+        let mut decision = Decision::default();
         if let Some((status, cause)) = target.filter(|(s, _)| s.id != case.status) {
             kinds.push(status_changed(case, status, cause, None));
             if status.category == Category::Resolved
                 && case.category != Category::Resolved
                 && new_type == Some(CaseType::Problem)
             {
-                changes = self.cascade(case.id);
+                decision = self.cascade(at, case.id);
             }
         }
-        if kinds.is_empty() {
-            return Ok(Vec::new());
+        if !kinds.is_empty() {
+            decision.changes.insert(0, Change::of(case.id, kinds));
         }
-        changes.insert(0, Change::of(case.id, kinds));
-        Ok(changes)
+        Ok(decision)
     }
 
-    /// Resolving a problem resolves its incidents that are neither resolved nor closed, in
-    /// the same step, by ascending id (DOMAIN.md section 4).
-    fn cascade(&self, problem: CaseId) -> Vec<Change> {
+    /// Resolving a problem resolves its incidents, by ascending id (DOMAIN.md section 4):
+    /// in the same step on a [`Cascade::Local`] desk, as `resolve_by_problem` follow-on
+    /// commands for the host to route on a [`Cascade::Routed`] one.
+    fn cascade(&self, at: Instant, problem: CaseId) -> Decision {
+        match self.cascade_mode {
+            Cascade::Local => Decision {
+                changes: self
+                    .incidents_of(problem)
+                    .filter_map(|id| self.cases.get(&id))
+                    .filter_map(|incident| self.resolve_by_problem(incident, problem))
+                    .collect(),
+                follow_ons: Vec::new(),
+            },
+            Cascade::Routed => Decision {
+                changes: Vec::new(),
+                follow_ons: self
+                    .incidents_of(problem)
+                    .map(|case| FollowOn {
+                        at,
+                        command: Command::ResolveByProblem { case, problem },
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    /// The one rule of a cascade for one incident: linked to `problem`, neither resolved
+    /// nor closed, it moves to resolved's default, cause `problem_resolved`; the assignee
+    /// requirement is waived. Anything else is untouched.
+    fn resolve_by_problem(&self, incident: &Case, problem: CaseId) -> Option<Change> {
+        let untouched = incident.closed
+            || incident.deleted
+            || incident.category == Category::Resolved
+            || incident.problem != Some(problem);
+        if untouched {
+            return None;
+        }
         let resolved = self.default_status(Category::Resolved);
-        self.incidents_of(problem)
-            .filter_map(|id| self.cases.get(&id))
-            .filter(|c| !c.closed && !c.deleted && c.category != Category::Resolved)
-            .map(|c| {
-                let kind = status_changed(c, resolved, StatusCause::ProblemResolved, Some(problem));
-                Change::of(c.id, vec![kind])
-            })
-            .collect()
+        let kind = status_changed(
+            incident,
+            resolved,
+            StatusCause::ProblemResolved,
+            Some(problem),
+        );
+        Some(Change::of(incident.id, vec![kind]))
     }
 
     fn decide_reply(&self, id: CaseId) -> Result<Vec<Change>, Error> {

@@ -62,7 +62,7 @@ pub use config::{
     Config, ConfigPatch, DEFAULT_AUTO_CLOSE_DAYS, DEFAULT_AUTOMATION_INTERVAL, NewStatusPolicy,
     StatusDecl, StatusDelete, StatusUpdate,
 };
-pub use desk::{Desk, Rejection};
+pub use desk::{Cascade, Desk, FollowOn, Rejection};
 pub use error::{Error, ErrorCode};
 pub use event::{CloseCause, ConfigChanges, Event, EventKind, Groups, StatusCause};
 pub use scenario::{

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::config::Config;
-use crate::desk::Desk;
+use crate::desk::{Desk, Rejection};
+use crate::error::{Error, ErrorCode};
 use crate::event::Event;
 use crate::time::Instant;
 
@@ -232,13 +233,20 @@ impl Runner {
 
     fn command(&mut self, obj: &Map<String, Value>) -> Result<(), String> {
         only_keys(obj, &["at", "do", "expect_error"])?;
-        let at = instant(obj.get("at").ok_or("a command step needs `at`")?, "at")?;
+        let at = obj.get("at").ok_or("a command step needs `at`")?;
         let expected = match obj.get("expect_error") {
             None => None,
             Some(Value::String(code)) => Some(code.as_str()),
             Some(other) => return Err(format!("`expect_error` must be a code, not {other}")),
         };
-        let result = self.desk.execute_json(at, &obj["do"]);
+        // A command whose instant is malformed is the command's own `invalid_input`.
+        let result = match instant(at, "at") {
+            Ok(at) => self.desk.execute_json(at, &obj["do"]),
+            Err(why) => Err(Rejection {
+                error: Error::new(ErrorCode::InvalidInput, why),
+                events: Vec::new(),
+            }),
+        };
         match (result, expected) {
             (Ok(events), None) => {
                 self.last_events = events;
