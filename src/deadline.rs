@@ -4,9 +4,10 @@
 //! disarms them as cases change, `next()` tells a host when to call again, and advancing
 //! time pops them in order. Nothing here scans cases.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use crate::case::CaseId;
+use crate::ids::IdMap;
 use crate::time::Instant;
 
 /// What a deadline does when it fires. The order is the firing order at one instant.
@@ -22,7 +23,7 @@ pub(crate) enum DeadlineKind {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Deadlines {
     queue: BTreeSet<(Instant, DeadlineKind, CaseId)>,
-    armed: HashMap<(CaseId, DeadlineKind), Instant>,
+    armed: IdMap<(CaseId, DeadlineKind), Instant>,
 }
 
 impl Deadlines {

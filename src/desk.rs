@@ -16,6 +16,7 @@ use crate::config::{Config, ConfigPatch, NewStatusPolicy};
 use crate::deadline::{DeadlineKind, Deadlines};
 use crate::error::{Error, ErrorCode};
 use crate::event::{CloseCause, Event, EventKind, StatusCause};
+use crate::ids::IdMap;
 use crate::status::{Category, Status};
 use crate::time::Instant;
 
@@ -103,7 +104,7 @@ pub struct Desk {
     config: Config,
     now: Instant,
     seq: u64,
-    cases: HashMap<CaseId, Case>,
+    cases: IdMap<CaseId, Case>,
     /// Every case id, for iteration in id order.
     ids: BTreeSet<CaseId>,
     last_id: CaseId,
@@ -126,7 +127,7 @@ impl Desk {
             config,
             now: start,
             seq: 0,
-            cases: HashMap::new(),
+            cases: IdMap::default(),
             ids: BTreeSet::new(),
             last_id: 0,
             deadlines: Deadlines::default(),
@@ -363,6 +364,7 @@ impl Desk {
     // ----- applying ---------------------------------------------------------------------
 
     fn commit(&mut self, at: Instant, changes: Vec<Change>, out: &mut Vec<Event>) {
+        out.reserve(changes.len());
         for change in changes {
             let version = match (change.case, change.kinds.first()) {
                 (_, Some(EventKind::Created { view })) => Some(view.version),
@@ -446,10 +448,14 @@ impl Desk {
                 match kind {
                     EventKind::StatusChanged { from, to, .. } => {
                         self.unindex_status(from, id);
-                        self.open_by_status
-                            .entry(to.clone())
-                            .or_default()
-                            .insert(id);
+                        match self.open_by_status.get_mut(to) {
+                            Some(holders) => {
+                                holders.insert(id);
+                            }
+                            None => {
+                                self.open_by_status.insert(to.clone(), BTreeSet::from([id]));
+                            }
+                        }
                     }
                     EventKind::Closed { .. } => {
                         let status = case.status.clone();
@@ -514,6 +520,18 @@ impl Desk {
             Command::Update(u) => return self.decide_update(at, u),
             Command::ResolveByProblem { case, problem } => {
                 let incident = self.live_case(*case)?;
+                // Where the problem lives here, it must really be resolved; a problem on
+                // another desk is vouched for by the host that routed the command.
+                let unresolved = |p: &&Case| !p.closed && p.category != Category::Resolved;
+                if let Some(p) = self.cases.get(problem).filter(unresolved) {
+                    return Err(Error::new(
+                        ErrorCode::InvalidTransition,
+                        format!(
+                            "problem {} is not resolved: only its cascade resolves its incidents",
+                            p.id
+                        ),
+                    ));
+                }
                 Ok(self
                     .resolve_by_problem(incident, *problem)
                     .into_iter()

@@ -49,6 +49,7 @@ mod deadline;
 mod desk;
 mod error;
 mod event;
+mod ids;
 mod scenario;
 mod status;
 mod time;

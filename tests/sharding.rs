@@ -192,12 +192,42 @@ fn a_routed_problem_with_remote_incidents_keeps_its_type() {
 
 #[test]
 fn resolve_by_problem_touches_only_linked_open_incidents() {
-    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    let mut desk =
+        Desk::new(Config::default(), t("2026-03-02T08:00:00Z")).with_cascade(Cascade::Routed);
     problems(&mut desk);
     run(
         &mut desk,
         "2026-03-02T09:00:00Z",
         json!({"op": "create", "id": 5, "submitter": "r", "type": "incident", "problem": 1}),
+    );
+    // The problem is held here and still open: the command is refused.
+    let err = desk
+        .execute_json(
+            t("2026-03-02T09:00:00Z"),
+            &json!({"op": "resolve_by_problem", "case": 5, "problem": 1}),
+        )
+        .unwrap_err();
+    assert_eq!(err.error.code().as_str(), "invalid_transition");
+    for p in PROBLEMS {
+        run(
+            &mut desk,
+            "2026-03-02T09:00:00Z",
+            json!({"op": "update", "case": p, "status": "resolved"}),
+        );
+    }
+    let follow_ons = desk.take_follow_ons();
+    assert_eq!(follow_ons.len(), 1);
+    assert_eq!(
+        follow_ons[0].command,
+        Command::ResolveByProblem {
+            case: 5,
+            problem: 1
+        }
+    );
+    assert_eq!(
+        desk.case(5).unwrap().status(),
+        "new",
+        "a routed desk does not cascade by itself"
     );
     // Linked to another problem: nothing happens.
     let none = run(
