@@ -62,7 +62,7 @@ fn desk_benches(c: &mut Criterion) {
     group.bench_function("update", |b| {
         b.iter(|| {
             i += 1;
-            let priority = if (i / cases) % 2 == 0 {
+            let priority = if (i / cases).is_multiple_of(2) {
                 Priority::High
             } else {
                 Priority::Low

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::event::EventKind;
-use crate::status::Category;
+use crate::status::{Category, StatusId};
 use crate::time::{Date, Instant};
 
 /// A case id: an integer >= 1, unique in a desk and never reused.
@@ -107,7 +107,7 @@ pub struct Case {
     pub(crate) case_type: Option<CaseType>,
     pub(crate) subject: Option<String>,
     pub(crate) priority: Option<Priority>,
-    pub(crate) status: String,
+    pub(crate) status: StatusId,
     pub(crate) category: Category,
     pub(crate) closed: bool,
     pub(crate) requester: String,

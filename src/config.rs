@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::event::{ConfigChanges, Groups};
-use crate::status::{Catalog, Category, Status};
+use crate::status::{Catalog, Category, Status, StatusId};
 
 /// How the `new` category relates to assignment (DOMAIN.md 3.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,7 +224,7 @@ fn yes() -> bool {
 impl StatusDecl {
     fn into_status(self) -> Status {
         Status {
-            id: self.id,
+            id: StatusId::from(self.id.as_str()),
             category: self.category,
             label: self.label,
             end_user_label: self.end_user_label,

@@ -17,7 +17,7 @@ use crate::deadline::{DeadlineKind, Deadlines};
 use crate::error::{Error, ErrorCode};
 use crate::event::{CloseCause, Event, EventKind, StatusCause};
 use crate::ids::IdMap;
-use crate::status::{Category, Status};
+use crate::status::{Category, Status, StatusId};
 use crate::time::Instant;
 
 /// A rejected command: why, and the events of the advance to the command's instant,
@@ -112,7 +112,7 @@ pub struct Desk {
     /// problem -> its linked incidents.
     incidents: BTreeMap<CaseId, BTreeSet<CaseId>>,
     /// status -> the cases that hold it and are not closed.
-    open_by_status: HashMap<String, BTreeSet<CaseId>>,
+    open_by_status: HashMap<StatusId, BTreeSet<CaseId>>,
     /// Cases with a due date that are not closed (their `due_at` follows the time zone).
     dated: BTreeSet<CaseId>,
     cascade_mode: Cascade,
@@ -813,7 +813,7 @@ impl Desk {
         // The status: as named (even when unchanged, it is kept), or moved by assignment.
         let catalog = &self.config.catalog;
         let target = match &u.status {
-            Some(s) if *s == case.status => catalog.get(s).map(|st| (st, StatusCause::Command)),
+            Some(s) if case.status == **s => catalog.get(s).map(|st| (st, StatusCause::Command)),
             Some(s) => Some((catalog.settable(s)?, StatusCause::Command)),
             None if assignee_changed
                 && case.category == Category::New
@@ -1043,7 +1043,11 @@ impl Desk {
         let next = patch.applied_to(&self.config)?;
         let mut remaps = Vec::new();
         if let Some(delete) = &patch.delete_status {
-            let holders = self.open_by_status.get(&delete.id).into_iter().flatten();
+            let holders = self
+                .open_by_status
+                .get(delete.id.as_str())
+                .into_iter()
+                .flatten();
             for &id in holders {
                 let Some(target) = &delete.remap_to else {
                     return Err(Error::new(

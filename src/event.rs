@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::case::{Case, CaseId, CaseType, Priority};
 use crate::config::NewStatusPolicy;
-use crate::status::{Category, Status};
+use crate::status::{Category, Status, StatusId};
 use crate::time::{Date, Instant};
 
 /// One event: what changed, on which case, when, and its place in the desk's sequence.
@@ -105,8 +105,8 @@ pub enum EventKind {
     Created { view: Box<Case> },
     /// The status changed.
     StatusChanged {
-        from: String,
-        to: String,
+        from: StatusId,
+        to: StatusId,
         from_category: Category,
         to_category: Category,
         cause: StatusCause,

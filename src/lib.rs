@@ -70,6 +70,6 @@ pub use scenario::{
     ScenarioOutcome, ScenarioReport, run_scenario, run_scenario_file, run_scenarios,
 };
 pub use status::{
-    Catalog, Category, MAX_LABEL_CHARS, MAX_STATUSES, MAX_STATUSES_PER_CATEGORY, Status,
+    Catalog, Category, MAX_LABEL_CHARS, MAX_STATUSES, MAX_STATUSES_PER_CATEGORY, Status, StatusId,
 };
 pub use time::{Date, Instant, SECONDS_PER_DAY, TimeParseError};

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +62,61 @@ impl fmt::Display for Category {
     }
 }
 
+/// A status id, as cases and events carry it: shared, so that copying it into a case or
+/// an event is a reference-count increment, not an allocation.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StatusId(Arc<str>);
+
+impl std::borrow::Borrow<str> for StatusId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for StatusId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<StatusId, D::Error> {
+        String::deserialize(d).map(|s| StatusId(Arc::from(s)))
+    }
+}
+
+impl StatusId {
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for StatusId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for StatusId {
+    fn from(s: &str) -> StatusId {
+        StatusId(Arc::from(s))
+    }
+}
+
+impl PartialEq<str> for StatusId {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl fmt::Display for StatusId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Most statuses one category may hold, tombstones included.
 pub const MAX_STATUSES_PER_CATEGORY: usize = 100;
 /// Most statuses a catalog may hold, built-ins and tombstones included.
@@ -72,7 +129,7 @@ pub const MAX_LABEL_CHARS: usize = 48;
 #[serde(deny_unknown_fields)]
 pub struct Status {
     /// The id cases carry: a category name for built-ins, `[a-z][a-z0-9_]{0,47}` otherwise.
-    pub id: String,
+    pub id: StatusId,
     /// The category the status belongs to; it never changes.
     pub category: Category,
     /// What agents see.
@@ -92,8 +149,8 @@ pub struct Status {
 /// Every category has exactly one default, and it is active and not deleted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Catalog {
-    statuses: BTreeMap<String, Status>,
-    defaults: [String; 5],
+    statuses: BTreeMap<StatusId, Status>,
+    defaults: [StatusId; 5],
 }
 
 impl Default for Catalog {
@@ -109,7 +166,7 @@ impl Default for Catalog {
                     Category::Resolved => "Resolved",
                 };
                 let status = Status {
-                    id: c.as_str().to_owned(),
+                    id: StatusId::from(c.as_str()),
                     category: c,
                     label: label.to_owned(),
                     end_user_label: None,
@@ -122,7 +179,7 @@ impl Default for Catalog {
             .collect();
         Catalog {
             statuses,
-            defaults: Category::ALL.map(|c| c.as_str().to_owned()),
+            defaults: Category::ALL.map(|c| StatusId::from(c.as_str())),
         }
     }
 }
@@ -192,7 +249,7 @@ impl Catalog {
                 status.id
             )));
         }
-        if let Some(old) = self.statuses.get(&status.id) {
+        if let Some(old) = self.statuses.get(status.id.as_str()) {
             let why = if old.deleted {
                 "was deleted and ids are never reused"
             } else {
@@ -282,8 +339,9 @@ impl Catalog {
         }
         status.default = true;
         let category = status.category;
-        let old = std::mem::replace(&mut self.defaults[category.index()], id.to_owned());
-        if let Some(s) = self.statuses.get_mut(&old).filter(|_| old != id) {
+        let new = status.id.clone();
+        let old = std::mem::replace(&mut self.defaults[category.index()], new);
+        if let Some(s) = self.statuses.get_mut(&old).filter(|_| *old != *id) {
             s.default = false;
         }
         Ok(())
@@ -322,7 +380,7 @@ impl Catalog {
     /// `invalid_config` when the list lacks a built-in or a category has not exactly one
     /// default.
     pub fn from_statuses(list: Vec<Status>) -> Result<Catalog, Error> {
-        let mut defaults: [Option<String>; 5] = Default::default();
+        let mut defaults: [Option<StatusId>; 5] = Default::default();
         let mut statuses = BTreeMap::new();
         for s in list {
             if s.default {
@@ -376,7 +434,7 @@ mod tests {
 
     fn custom(id: &str, category: Category) -> Status {
         Status {
-            id: id.to_owned(),
+            id: StatusId::from(id),
             category,
             label: id.to_owned(),
             end_user_label: None,
