@@ -279,8 +279,10 @@ impl Case {
             EventKind::Linked { problem } => self.problem = Some(*problem),
             EventKind::Unlinked { .. } => self.problem = None,
             EventKind::RequesterReplied {} => self.replied_at = Some(at),
+            EventKind::Deleted {} => self.deleted = true,
+            EventKind::Restored {} => self.deleted = false,
             EventKind::TaskOverdue { .. } => self.overdue = true,
-            EventKind::Created { .. } | EventKind::ConfigChanged { .. } => {}
+            EventKind::Created { .. } | EventKind::ConfigChanged { .. } | EventKind::Purged {} => {}
         }
     }
 }

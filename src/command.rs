@@ -51,6 +51,21 @@ pub enum Command {
         /// The resolved problem.
         problem: CaseId,
     },
+    /// Move a case to the trash.
+    Delete {
+        /// The case.
+        case: CaseId,
+    },
+    /// Bring a case back from the trash.
+    Restore {
+        /// The case.
+        case: CaseId,
+    },
+    /// Remove a trashed case for good.
+    Purge {
+        /// The case.
+        case: CaseId,
+    },
     /// Run everything due up to the command's instant.
     Advance {},
     /// Change the account configuration.
@@ -172,6 +187,9 @@ impl Command {
             Command::RequesterReply { case }
             | Command::Close { case }
             | Command::ResolveByProblem { case, .. }
+            | Command::Delete { case }
+            | Command::Restore { case }
+            | Command::Purge { case }
             | Command::FollowUp { case, .. } => Some(*case),
             Command::Create(_) | Command::Advance {} | Command::Configure(_) => None,
         }

@@ -115,6 +115,8 @@ pub struct Desk {
     open_by_status: HashMap<StatusId, BTreeSet<CaseId>>,
     /// Cases with a due date that are not closed (their `due_at` follows the time zone).
     dated: BTreeSet<CaseId>,
+    /// Ids of purged cases: never reused.
+    purged: BTreeSet<CaseId>,
     cascade_mode: Cascade,
     /// Follow-on commands not yet taken by the host.
     follow_ons: Vec<FollowOn>,
@@ -134,6 +136,7 @@ impl Desk {
             incidents: BTreeMap::new(),
             open_by_status: HashMap::new(),
             dated: BTreeSet::new(),
+            purged: BTreeSet::new(),
             cascade_mode: Cascade::Local,
             follow_ons: Vec::new(),
         }
@@ -457,10 +460,26 @@ impl Desk {
                             }
                         }
                     }
-                    EventKind::Closed { .. } => {
+                    EventKind::Closed { .. } | EventKind::Deleted {} => {
                         let status = case.status.clone();
                         self.unindex_status(&status, id);
                         self.dated.remove(&id);
+                    }
+                    EventKind::Restored {} if !case.closed => {
+                        let (status, dated) = (case.status.clone(), case.due_date.is_some());
+                        self.open_by_status.entry(status).or_default().insert(id);
+                        if dated {
+                            self.dated.insert(id);
+                        }
+                        self.refresh_due_at(id);
+                    }
+                    EventKind::Purged {} => {
+                        if let Some(p) = before_problem {
+                            self.unlink(p, id);
+                        }
+                        self.cases.remove(&id);
+                        self.ids.remove(&id);
+                        self.purged.insert(id);
                     }
                     EventKind::Linked { problem } => {
                         if let Some(old) = before_problem.filter(|p| p != problem) {
@@ -548,6 +567,24 @@ impl Desk {
                 ))
             }
             Command::FollowUp { case, id } => self.decide_follow_up(at, *case, *id),
+            Command::Delete { case } => {
+                let c = self.live_case(*case)?;
+                if c.case_type == Some(CaseType::Problem) && self.incidents.contains_key(case) {
+                    return Err(Error::new(
+                        ErrorCode::ProblemHasIncidents,
+                        format!("problem {case} has linked incidents and cannot be deleted"),
+                    ));
+                }
+                Ok(vec![Change::of(*case, vec![EventKind::Deleted {}])])
+            }
+            Command::Restore { case } => {
+                self.trashed_case(*case, "restored")?;
+                Ok(vec![Change::of(*case, vec![EventKind::Restored {}])])
+            }
+            Command::Purge { case } => {
+                self.trashed_case(*case, "purged")?;
+                Ok(vec![Change::of(*case, vec![EventKind::Purged {}])])
+            }
             Command::Advance {} => Ok(Vec::new()),
             Command::Configure(patch) => self.decide_configure(patch),
         };
@@ -565,6 +602,21 @@ impl Desk {
             .ok_or_else(|| Error::new(ErrorCode::CaseNotFound, format!("there is no case {id}")))
     }
 
+    /// A case in the trash, for `restore` and `purge`.
+    fn trashed_case(&self, id: CaseId, verb: &str) -> Result<&Case, Error> {
+        let case = self
+            .cases
+            .get(&id)
+            .ok_or_else(|| Error::new(ErrorCode::CaseNotFound, format!("there is no case {id}")))?;
+        if !case.deleted {
+            return Err(Error::new(
+                ErrorCode::InvalidTransition,
+                format!("case {id} is not in the trash and cannot be {verb}"),
+            ));
+        }
+        Ok(case)
+    }
+
     /// A live case that is not closed.
     fn open_case(&self, id: CaseId) -> Result<&Case, Error> {
         let case = self.live_case(id)?;
@@ -579,10 +631,9 @@ impl Desk {
 
     fn new_id(&self, requested: Option<CaseId>) -> Result<CaseId, Error> {
         match requested {
-            Some(id) if self.cases.contains_key(&id) => Err(Error::new(
-                ErrorCode::CaseExists,
-                format!("case {id} already exists"),
-            )),
+            Some(id) if self.cases.contains_key(&id) || self.purged.contains(&id) => Err(
+                Error::new(ErrorCode::CaseExists, format!("case id {id} is taken")),
+            ),
             Some(id) => Ok(id),
             None => self.last_id.checked_add(1).ok_or_else(|| {
                 Error::new(

@@ -159,6 +159,12 @@ pub enum EventKind {
     Unlinked { problem: CaseId },
     /// The requester replied.
     RequesterReplied {},
+    /// The case moved to the trash.
+    Deleted {},
+    /// The case came back from the trash.
+    Restored {},
+    /// The trashed case was removed for good; its id is never reused.
+    Purged {},
     /// The task passed its due instant unresolved.
     TaskOverdue { due_at: Instant },
     /// The account configuration changed.
@@ -182,6 +188,9 @@ impl EventKind {
             EventKind::Linked { .. } => "linked",
             EventKind::Unlinked { .. } => "unlinked",
             EventKind::RequesterReplied {} => "requester_replied",
+            EventKind::Deleted {} => "deleted",
+            EventKind::Restored {} => "restored",
+            EventKind::Purged {} => "purged",
             EventKind::TaskOverdue { .. } => "task_overdue",
             EventKind::ConfigChanged { .. } => "config_changed",
         }
