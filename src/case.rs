@@ -282,7 +282,10 @@ impl Case {
             EventKind::Deleted {} => self.deleted = true,
             EventKind::Restored {} => self.deleted = false,
             EventKind::TaskOverdue { .. } => self.overdue = true,
-            EventKind::Created { .. } | EventKind::ConfigChanged { .. } | EventKind::Purged {} => {}
+            EventKind::Created { .. }
+            | EventKind::Imported { .. }
+            | EventKind::ConfigChanged { .. }
+            | EventKind::Purged {} => {}
         }
     }
 }

@@ -6,7 +6,7 @@
 //! and keeps the indexes and deadlines in step; it takes no decision, so replaying the
 //! events rebuilds an equal desk ([`Desk::replay`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use crate::case::{
     Case, CaseId, CaseType, MAX_TAGS, check_name, check_subject, normalize_tag, normalize_tags,
@@ -17,7 +17,8 @@ use crate::deadline::{DeadlineKind, Deadlines};
 use crate::error::{Error, ErrorCode};
 use crate::event::{CloseCause, Event, EventKind, StatusCause};
 use crate::ids::IdMap;
-use crate::status::{Category, Status, StatusId};
+use crate::index::{Indexes, sorted};
+use crate::status::{Category, Status};
 use crate::time::Instant;
 
 /// A rejected command: why, and the events of the advance to the command's instant,
@@ -109,12 +110,7 @@ pub struct Desk {
     ids: BTreeSet<CaseId>,
     last_id: CaseId,
     deadlines: Deadlines,
-    /// problem -> its linked incidents.
-    incidents: BTreeMap<CaseId, BTreeSet<CaseId>>,
-    /// status -> the cases that hold it and are not closed.
-    open_by_status: HashMap<StatusId, BTreeSet<CaseId>>,
-    /// Cases with a due date that are not closed (their `due_at` follows the time zone).
-    dated: BTreeSet<CaseId>,
+    index: Indexes,
     /// Ids of purged cases: never reused.
     purged: BTreeSet<CaseId>,
     cascade_mode: Cascade,
@@ -133,9 +129,7 @@ impl Desk {
             ids: BTreeSet::new(),
             last_id: 0,
             deadlines: Deadlines::default(),
-            incidents: BTreeMap::new(),
-            open_by_status: HashMap::new(),
-            dated: BTreeSet::new(),
+            index: Indexes::default(),
             purged: BTreeSet::new(),
             cascade_mode: Cascade::Local,
             follow_ons: Vec::new(),
@@ -169,7 +163,11 @@ impl Desk {
         }
         self.live_case(problem)?;
         self.check_link_target(incident, problem)?;
-        self.incidents.entry(problem).or_default().insert(incident);
+        self.index
+            .incidents
+            .entry(problem)
+            .or_default()
+            .insert(incident);
         Ok(())
     }
 
@@ -178,11 +176,12 @@ impl Desk {
     pub fn unlink_remote_incident(&mut self, problem: CaseId, incident: CaseId) -> bool {
         let known = !self.cases.contains_key(&incident)
             && self
+                .index
                 .incidents
                 .get(&problem)
                 .is_some_and(|s| s.contains(&incident));
         if known {
-            self.unlink(problem, incident);
+            self.index.unlink(problem, incident);
         }
         known
     }
@@ -202,20 +201,60 @@ impl Desk {
         &self.config
     }
 
-    /// A case by id.
+    /// A case by id, trashed ones included (their [`Case::deleted`] is true); `None` for
+    /// ids never used or purged.
     pub fn case(&self, id: CaseId) -> Option<&Case> {
         self.cases.get(&id)
     }
 
-    /// Every case, in id order.
+    /// Every case that is not in the trash, in id order.
     pub fn cases(&self) -> impl Iterator<Item = &Case> {
-        self.ids.iter().filter_map(|id| self.cases.get(id))
+        self.ids
+            .iter()
+            .filter_map(|id| self.cases.get(id))
+            .filter(|c| !c.deleted)
+    }
+
+    /// The ids of the cases in the trash, ascending.
+    pub fn trashed(&self) -> impl Iterator<Item = CaseId> + '_ {
+        self.index.trashed.iter().copied()
+    }
+
+    /// The ids of the cases in `category` (closed ones included), ascending. Like every
+    /// query here it reads an index: its cost is the result's, not the desk's.
+    pub fn ids_in_category(&self, category: Category) -> Vec<CaseId> {
+        sorted(Some(&self.index.by_category[category as usize]))
+    }
+
+    /// The ids of the cases holding `status` (closed ones included), ascending.
+    pub fn ids_with_status(&self, status: &str) -> Vec<CaseId> {
+        sorted(self.index.by_status.get(status))
+    }
+
+    /// The ids of the cases assigned to `agent`, ascending.
+    pub fn ids_assigned_to(&self, agent: &str) -> Vec<CaseId> {
+        sorted(self.index.by_assignee.get(agent))
+    }
+
+    /// The ids of the cases in `group`, ascending.
+    pub fn ids_in_group(&self, group: &str) -> Vec<CaseId> {
+        sorted(self.index.by_group.get(group))
+    }
+
+    /// How many cases (not in the trash; closed ones included) each category holds.
+    pub fn count_by_category(&self) -> [(Category, usize); 5] {
+        Category::ALL.map(|c| (c, self.index.by_category[c as usize].len()))
     }
 
     /// The incidents linked to `problem`, in id order, without scanning the desk (on a
     /// [`Cascade::Routed`] desk, the remote ones recorded too).
     pub fn incidents_of(&self, problem: CaseId) -> impl Iterator<Item = CaseId> + '_ {
-        self.incidents.get(&problem).into_iter().flatten().copied()
+        self.index
+            .incidents
+            .get(&problem)
+            .into_iter()
+            .flatten()
+            .copied()
     }
 
     /// The earliest instant at which something is due; `None` when nothing is waiting.
@@ -399,7 +438,7 @@ impl Desk {
                 let before = (self.config.timezone, self.config.auto_close_after_days);
                 self.config.apply_changes(changes)?;
                 if before.0 != self.config.timezone {
-                    for id in self.dated.clone() {
+                    for id in self.index.dated.clone() {
                         self.refresh_due_at(id);
                         self.sync_deadlines(id, at);
                     }
@@ -414,88 +453,88 @@ impl Desk {
                 return Ok(());
             }
             (_, None) => return Err(Error::input(format!("event {} names no case", event.seq))),
-            (EventKind::Created { view }, Some(id)) => {
-                if view.id != id || self.cases.contains_key(&id) {
+            (EventKind::Created { view } | EventKind::Imported { view }, Some(id)) => {
+                if view.id != id || self.cases.contains_key(&id) || self.purged.contains(&id) {
                     return Err(Error::input(format!(
-                        "event {} creates case {id} again",
+                        "event {} creates case {id}, which exists or existed",
                         event.seq
                     )));
                 }
-                self.cases.insert(id, (**view).clone());
+                let mut case = (**view).clone();
+                if !case.closed {
+                    case.due_at = case.due_date.map(|d| d.noon_in(self.config.timezone));
+                }
+                self.index.add(&case);
+                if let Some(p) = case.problem {
+                    self.index.link(p, id);
+                }
+                self.cases.insert(id, case);
                 self.ids.insert(id);
                 self.last_id = self.last_id.max(id);
-                self.refresh_due_at(id);
-                let case = &self.cases[&id];
-                let (status, problem, dated, closed) = (
-                    case.status.clone(),
-                    case.problem,
-                    case.due_date.is_some(),
-                    case.closed,
-                );
-                if !closed {
-                    self.open_by_status.entry(status).or_default().insert(id);
-                    if dated {
-                        self.dated.insert(id);
-                    }
-                }
-                if let Some(p) = problem {
-                    self.incidents.entry(p).or_default().insert(id);
-                }
                 id
             }
             (kind, Some(id)) => {
                 let case = self.cases.get_mut(&id).ok_or_else(|| unknown(id))?;
                 let version = event.version.ok_or_else(|| unknown(id))?;
                 let before_problem = case.problem;
-                case.apply(at, version, kind);
                 match kind {
-                    EventKind::StatusChanged { from, to, .. } => {
-                        self.unindex_status(from, id);
-                        match self.open_by_status.get_mut(to) {
-                            Some(holders) => {
-                                holders.insert(id);
-                            }
-                            None => {
-                                self.open_by_status.insert(to.clone(), BTreeSet::from([id]));
-                            }
-                        }
+                    // A trashed case is in no query index (a status remap may still move it).
+                    _ if case.deleted
+                        && !matches!(kind, EventKind::Restored {} | EventKind::Purged {}) => {}
+                    EventKind::StatusChanged {
+                        from,
+                        to,
+                        from_category,
+                        to_category,
+                        ..
+                    } => {
+                        self.index
+                            .move_status(id, (from, *from_category), (to, *to_category));
                     }
-                    EventKind::Closed { .. } | EventKind::Deleted {} => {
-                        let status = case.status.clone();
-                        self.unindex_status(&status, id);
-                        self.dated.remove(&id);
+                    EventKind::AssigneeChanged { from, to } => {
+                        self.index.move_assignee(id, from.as_deref(), to.as_ref());
                     }
-                    EventKind::Restored {} if !case.closed => {
-                        let (status, dated) = (case.status.clone(), case.due_date.is_some());
-                        self.open_by_status.entry(status).or_default().insert(id);
-                        if dated {
-                            self.dated.insert(id);
-                        }
-                        self.refresh_due_at(id);
+                    EventKind::GroupChanged { from, to } => {
+                        self.index.move_group(id, from.as_deref(), to.as_ref());
                     }
-                    EventKind::Purged {} => {
-                        if let Some(p) = before_problem {
-                            self.unlink(p, id);
-                        }
-                        self.cases.remove(&id);
-                        self.ids.remove(&id);
-                        self.purged.insert(id);
+                    EventKind::Deleted {} => {
+                        self.index.remove(case);
+                        self.index.trashed.insert(id);
                     }
                     EventKind::Linked { problem } => {
                         if let Some(old) = before_problem.filter(|p| p != problem) {
-                            self.unlink(old, id);
+                            self.index.unlink(old, id);
                         }
-                        self.incidents.entry(*problem).or_default().insert(id);
+                        self.index.link(*problem, id);
                     }
-                    EventKind::Unlinked { problem } => self.unlink(*problem, id),
-                    EventKind::DueDateChanged { to, .. } => {
-                        if to.is_some() {
-                            self.dated.insert(id);
-                        } else {
-                            self.dated.remove(&id);
+                    EventKind::Unlinked { problem } => self.index.unlink(*problem, id),
+                    EventKind::Purged {} => {
+                        if let Some(p) = before_problem {
+                            self.index.unlink(p, id);
                         }
-                        self.refresh_due_at(id);
+                        self.index.trashed.remove(&id);
+                        self.cases.remove(&id);
+                        self.ids.remove(&id);
+                        self.purged.insert(id);
+                        self.sync_deadlines(id, at);
+                        return Ok(());
                     }
+                    _ => {}
+                }
+                case.apply(at, version, kind);
+                match kind {
+                    EventKind::Restored {} => {
+                        if !case.closed {
+                            case.due_at = case.due_date.map(|d| d.noon_in(self.config.timezone));
+                        }
+                        self.index.add(case);
+                        self.index.trashed.remove(&id);
+                    }
+                    EventKind::DueDateChanged { .. } => {
+                        case.due_at = case.due_date.map(|d| d.noon_in(self.config.timezone));
+                        self.index.set_dated(case);
+                    }
+                    EventKind::Closed { .. } => self.index.set_dated(case),
                     _ => {}
                 }
                 id
@@ -503,24 +542,6 @@ impl Desk {
         };
         self.sync_deadlines(id, at);
         Ok(())
-    }
-
-    fn unindex_status(&mut self, status: &str, id: CaseId) {
-        if let Some(set) = self.open_by_status.get_mut(status) {
-            set.remove(&id);
-            if set.is_empty() {
-                self.open_by_status.remove(status);
-            }
-        }
-    }
-
-    fn unlink(&mut self, problem: CaseId, id: CaseId) {
-        if let Some(set) = self.incidents.get_mut(&problem) {
-            set.remove(&id);
-            if set.is_empty() {
-                self.incidents.remove(&problem);
-            }
-        }
     }
 
     /// Recomputes the derived `due_at` of a case that is not closed.
@@ -569,7 +590,8 @@ impl Desk {
             Command::FollowUp { case, id } => self.decide_follow_up(at, *case, *id),
             Command::Delete { case } => {
                 let c = self.live_case(*case)?;
-                if c.case_type == Some(CaseType::Problem) && self.incidents.contains_key(case) {
+                if c.case_type == Some(CaseType::Problem) && self.index.incidents.contains_key(case)
+                {
                     return Err(Error::new(
                         ErrorCode::ProblemHasIncidents,
                         format!("problem {case} has linked incidents and cannot be deleted"),
@@ -834,7 +856,7 @@ impl Desk {
         }
         if new_type != case.case_type
             && case.case_type == Some(CaseType::Problem)
-            && self.incidents.contains_key(&case.id)
+            && self.index.incidents.contains_key(&case.id)
         {
             return Err(Error::new(
                 ErrorCode::ProblemHasIncidents,
@@ -1094,12 +1116,7 @@ impl Desk {
         let next = patch.applied_to(&self.config)?;
         let mut remaps = Vec::new();
         if let Some(delete) = &patch.delete_status {
-            let holders = self
-                .open_by_status
-                .get(delete.id.as_str())
-                .into_iter()
-                .flatten();
-            for &id in holders {
+            for id in self.index.open_holders(delete.id.as_str(), &self.cases) {
                 let Some(target) = &delete.remap_to else {
                     return Err(Error::new(
                         ErrorCode::StatusInUse,

@@ -103,6 +103,8 @@ impl ConfigChanges {
 pub enum EventKind {
     /// A case was created: its whole view, before any trigger.
     Created { view: Box<Case> },
+    /// A case was imported as it was given: its whole view.
+    Imported { view: Box<Case> },
     /// The status changed.
     StatusChanged {
         from: StatusId,
@@ -176,6 +178,7 @@ impl EventKind {
     pub fn name(&self) -> &'static str {
         match self {
             EventKind::Created { .. } => "created",
+            EventKind::Imported { .. } => "imported",
             EventKind::StatusChanged { .. } => "status_changed",
             EventKind::Closed { .. } => "closed",
             EventKind::AssigneeChanged { .. } => "assignee_changed",

@@ -50,6 +50,7 @@ mod desk;
 mod error;
 mod event;
 mod ids;
+mod index;
 mod scenario;
 mod status;
 mod time;

@@ -1,0 +1,161 @@
+//! The desk's secondary indexes, kept in step with every event by `Desk::apply`, so that
+//! no query and no rule scans all cases.
+//!
+//! Every index holds live cases only (a trashed case leaves them all); closed cases stay
+//! in the query indexes (a query by status `resolved` finds them) but leave `dated`.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::hash::BuildHasherDefault;
+
+use crate::case::{Case, CaseId};
+use crate::ids::{IdHasher, IdMap};
+use crate::status::{Category, StatusId};
+
+/// A set of case ids.
+pub(crate) type IdSet = HashSet<CaseId, BuildHasherDefault<IdHasher>>;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Indexes {
+    pub(crate) by_status: IdMap<StatusId, IdSet>,
+    pub(crate) by_category: [IdSet; 5],
+    pub(crate) by_assignee: IdMap<String, IdSet>,
+    pub(crate) by_group: IdMap<String, IdSet>,
+    /// problem -> its linked incidents: closed and trashed ones included, and on a routed
+    /// desk the remote ones the host recorded.
+    pub(crate) incidents: BTreeMap<CaseId, BTreeSet<CaseId>>,
+    /// Cases with a due date that are neither closed nor trashed (their `due_at` follows
+    /// the time zone).
+    pub(crate) dated: BTreeSet<CaseId>,
+    /// The cases in the trash.
+    pub(crate) trashed: BTreeSet<CaseId>,
+}
+
+fn put<K: std::hash::Hash + Eq + Clone>(map: &mut IdMap<K, IdSet>, key: &K, id: CaseId) {
+    match map.get_mut(key) {
+        Some(set) => {
+            set.insert(id);
+        }
+        None => {
+            map.insert(key.clone(), IdSet::from_iter([id]));
+        }
+    }
+}
+
+fn take<K, Q>(map: &mut IdMap<K, IdSet>, key: &Q, id: CaseId)
+where
+    K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(set) = map.get_mut(key) {
+        set.remove(&id);
+        if set.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+/// The ids of a set, ascending: the cost is the result's, not the desk's.
+pub(crate) fn sorted(set: Option<&IdSet>) -> Vec<CaseId> {
+    let mut ids: Vec<CaseId> = set.into_iter().flatten().copied().collect();
+    ids.sort_unstable();
+    ids
+}
+
+impl Indexes {
+    /// Adds a live case to every query index (links are kept apart: see `link`).
+    pub(crate) fn add(&mut self, case: &Case) {
+        put(&mut self.by_status, &case.status, case.id);
+        self.by_category[case.category as usize].insert(case.id);
+        if let Some(a) = &case.assignee {
+            put(&mut self.by_assignee, a, case.id);
+        }
+        if let Some(g) = &case.group {
+            put(&mut self.by_group, g, case.id);
+        }
+        self.set_dated(case);
+    }
+
+    /// Removes a case from every query index (when it goes to the trash).
+    pub(crate) fn remove(&mut self, case: &Case) {
+        take(&mut self.by_status, case.status.as_str(), case.id);
+        self.by_category[case.category as usize].remove(&case.id);
+        if let Some(a) = &case.assignee {
+            take(&mut self.by_assignee, a.as_str(), case.id);
+        }
+        if let Some(g) = &case.group {
+            take(&mut self.by_group, g.as_str(), case.id);
+        }
+        self.dated.remove(&case.id);
+    }
+
+    pub(crate) fn move_status(
+        &mut self,
+        id: CaseId,
+        (from, from_category): (&str, Category),
+        (to, to_category): (&StatusId, Category),
+    ) {
+        take(&mut self.by_status, from, id);
+        put(&mut self.by_status, to, id);
+        if from_category != to_category {
+            self.by_category[from_category as usize].remove(&id);
+            self.by_category[to_category as usize].insert(id);
+        }
+    }
+
+    pub(crate) fn move_assignee(&mut self, id: CaseId, from: Option<&str>, to: Option<&String>) {
+        if let Some(a) = from {
+            take(&mut self.by_assignee, a, id);
+        }
+        if let Some(a) = to {
+            put(&mut self.by_assignee, a, id);
+        }
+    }
+
+    pub(crate) fn move_group(&mut self, id: CaseId, from: Option<&str>, to: Option<&String>) {
+        if let Some(g) = from {
+            take(&mut self.by_group, g, id);
+        }
+        if let Some(g) = to {
+            put(&mut self.by_group, g, id);
+        }
+    }
+
+    /// Keeps `dated` in step with the case's due date and state.
+    pub(crate) fn set_dated(&mut self, case: &Case) {
+        if case.due_date.is_some() && !case.closed && !case.deleted {
+            self.dated.insert(case.id);
+        } else {
+            self.dated.remove(&case.id);
+        }
+    }
+
+    /// The cases holding `status` that are not closed, trashed ones included, ascending:
+    /// those a status deletion must move.
+    pub(crate) fn open_holders(&self, status: &str, cases: &IdMap<CaseId, Case>) -> Vec<CaseId> {
+        let holds = |id: &CaseId| {
+            cases
+                .get(id)
+                .is_some_and(|c| !c.closed && c.status == *status)
+        };
+        let live = self.by_status.get(status).into_iter().flatten().copied();
+        let mut ids: Vec<CaseId> = live
+            .chain(self.trashed.iter().copied())
+            .filter(holds)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    pub(crate) fn link(&mut self, problem: CaseId, incident: CaseId) {
+        self.incidents.entry(problem).or_default().insert(incident);
+    }
+
+    pub(crate) fn unlink(&mut self, problem: CaseId, incident: CaseId) {
+        if let Some(set) = self.incidents.get_mut(&problem) {
+            set.remove(&incident);
+            if set.is_empty() {
+                self.incidents.remove(&problem);
+            }
+        }
+    }
+}
