@@ -3,10 +3,12 @@
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::case::{CaseId, CaseType, Channel, Priority};
+use crate::case::{Case, CaseId, CaseType, Channel, Priority};
 use crate::config::{ConfigPatch, PatchKind};
 use crate::error::Error;
+use crate::status::Category;
 use crate::time::Date;
+use crate::time::Instant;
 
 /// A command for a desk. Build one in Rust, or parse its JSON with [`Command::from_json`].
 ///
@@ -65,6 +67,11 @@ pub enum Command {
     Purge {
         /// The case.
         case: CaseId,
+    },
+    /// Insert an existing case exactly as given (migration from another help desk).
+    Import {
+        /// The whole case view.
+        view: Import,
     },
     /// Run everything due up to the command's instant.
     Advance {},
@@ -191,7 +198,58 @@ impl Command {
             | Command::Restore { case }
             | Command::Purge { case }
             | Command::FollowUp { case, .. } => Some(*case),
+            Command::Import { view } => Some(view.case.id),
             Command::Create(_) | Command::Advance {} | Command::Configure(_) => None,
         }
+    }
+}
+
+/// A case view to import: every field of DOMAIN.md section 1. `category`, `due_at` and
+/// `deleted` may be left out (they are derived; when given they must agree, and `deleted`
+/// must be false); `overdue` defaults to false.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    pub(crate) case: Box<Case>,
+    pub(crate) given: Derived,
+}
+
+/// The derived fields of an imported view, as given (`None`: left out).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Derived {
+    pub(crate) category: Option<Category>,
+    pub(crate) due_at: Option<Option<Instant>>,
+    pub(crate) deleted: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for Import {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Import, D::Error> {
+        use serde::de::Error as _;
+        let mut map = serde_json::Map::<String, Value>::deserialize(d)?;
+        let mut take = |key: &str, derived: Value| map.insert(key.to_owned(), derived);
+        let category = take("category", Value::from("new"));
+        let due_at = take("due_at", Value::Null);
+        let deleted = take("deleted", Value::Bool(false));
+        map.entry("overdue").or_insert(Value::Bool(false));
+        let field = |key: &str, e: serde_json::Error| D::Error::custom(format!("view: {key}: {e}"));
+        Ok(Import {
+            given: Derived {
+                category: category
+                    .map(Category::deserialize)
+                    .transpose()
+                    .map_err(|e| field("category", e))?,
+                due_at: due_at
+                    .map(Option::<Instant>::deserialize)
+                    .transpose()
+                    .map_err(|e| field("due_at", e))?,
+                deleted: deleted
+                    .map(bool::deserialize)
+                    .transpose()
+                    .map_err(|e| field("deleted", e))?,
+            },
+            case: Box::new(
+                Case::deserialize(Value::Object(map))
+                    .map_err(|e| D::Error::custom(format!("view: {e}")))?,
+            ),
+        })
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use crate::case::{
     Case, CaseId, CaseType, MAX_TAGS, check_name, check_subject, normalize_tag, normalize_tags,
 };
-use crate::command::{Command, Create, Update};
+use crate::command::{Command, Create, Derived, Update};
 use crate::config::{Config, ConfigPatch, NewStatusPolicy};
 use crate::deadline::{DeadlineKind, Deadlines};
 use crate::error::{Error, ErrorCode};
@@ -102,20 +102,20 @@ impl Change {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Desk {
-    config: Config,
-    now: Instant,
-    seq: u64,
-    cases: IdMap<CaseId, Case>,
+    pub(crate) config: Config,
+    pub(crate) now: Instant,
+    pub(crate) seq: u64,
+    pub(crate) cases: IdMap<CaseId, Case>,
     /// Every case id, for iteration in id order.
-    ids: BTreeSet<CaseId>,
-    last_id: CaseId,
+    pub(crate) ids: BTreeSet<CaseId>,
+    pub(crate) last_id: CaseId,
     deadlines: Deadlines,
-    index: Indexes,
+    pub(crate) index: Indexes,
     /// Ids of purged cases: never reused.
-    purged: BTreeSet<CaseId>,
-    cascade_mode: Cascade,
+    pub(crate) purged: BTreeSet<CaseId>,
+    pub(crate) cascade_mode: Cascade,
     /// Follow-on commands not yet taken by the host.
-    follow_ons: Vec<FollowOn>,
+    pub(crate) follow_ons: Vec<FollowOn>,
 }
 
 impl Desk {
@@ -385,7 +385,7 @@ impl Desk {
 
     /// Arms or disarms the case's deadlines from its state. A deadline already past when
     /// armed fires at the arming instant `at`, right after the step that armed it.
-    fn sync_deadlines(&mut self, id: CaseId, at: Instant) {
+    pub(crate) fn sync_deadlines(&mut self, id: CaseId, at: Instant) {
         let (close, overdue) = match self.cases.get(&id) {
             Some(c) if !c.closed && !c.deleted => {
                 let resolved = c.category == Category::Resolved;
@@ -409,7 +409,9 @@ impl Desk {
         out.reserve(changes.len());
         for change in changes {
             let version = match (change.case, change.kinds.first()) {
-                (_, Some(EventKind::Created { view })) => Some(view.version),
+                (_, Some(EventKind::Created { view } | EventKind::Imported { view })) => {
+                    Some(view.version)
+                }
                 (Some(id), _) => self.cases.get(&id).map(|c| c.version + 1),
                 (None, _) => None,
             };
@@ -588,6 +590,17 @@ impl Desk {
                 ))
             }
             Command::FollowUp { case, id } => self.decide_follow_up(at, *case, *id),
+            Command::Import { view } => {
+                let case = self.check_view((*view.case).clone(), &view.given, at)?;
+                self.new_id(Some(case.id))?;
+                self.check_view_link(&case)?;
+                Ok(vec![Change::of(
+                    case.id,
+                    vec![EventKind::Imported {
+                        view: Box::new(case),
+                    }],
+                )])
+            }
             Command::Delete { case } => {
                 let c = self.live_case(*case)?;
                 if c.case_type == Some(CaseType::Problem) && self.index.incidents.contains_key(case)
@@ -1056,6 +1069,172 @@ impl Desk {
             kinds.push(status_changed(case, to, StatusCause::RequesterReply, None));
         }
         Ok(vec![Change::of(id, kinds)])
+    }
+
+    /// An imported view, checked for consistency with DOMAIN.md and completed with its
+    /// derived fields; every violation is `invalid_input` naming the field.
+    pub(crate) fn check_view(
+        &self,
+        mut case: Case,
+        given: &Derived,
+        at: Instant,
+    ) -> Result<Case, Error> {
+        let bad = |field: &str, why: String| Error::input(format!("view: {field}: {why}"));
+        if case.id == 0 {
+            return Err(bad("id", "case ids start at 1".to_owned()));
+        }
+        if case.version == 0 {
+            return Err(bad("version", "versions start at 1".to_owned()));
+        }
+        check_name("submitter", &case.submitter)
+            .map_err(|e| bad("submitter", e.message().to_owned()))?;
+        check_name("requester", &case.requester)
+            .map_err(|e| bad("requester", e.message().to_owned()))?;
+        for (field, v) in [("assignee", &case.assignee), ("group", &case.group)] {
+            if let Some(v) = v {
+                check_name(field, v).map_err(|e| bad(field, e.message().to_owned()))?;
+            }
+        }
+        if let Some(s) = &case.subject {
+            check_subject(s).map_err(|e| bad("subject", e.message().to_owned()))?;
+        }
+        let tags: Vec<String> = case.tags.iter().cloned().collect();
+        if normalize_tags("tags", &tags)? != case.tags || case.tags.len() > MAX_TAGS {
+            return Err(bad(
+                "tags",
+                format!("tags are at most {MAX_TAGS} lowercase tags"),
+            ));
+        }
+        let status = self
+            .config
+            .catalog
+            .get(&case.status)
+            .filter(|s| !s.deleted || case.closed)
+            .ok_or_else(|| {
+                bad(
+                    "status",
+                    format!("`{}` is not a status of this account", case.status),
+                )
+            })?;
+        case.category = status.category;
+        if given.category.is_some_and(|c| c != case.category) {
+            return Err(bad(
+                "category",
+                format!("status `{}` is in category {}", case.status, case.category),
+            ));
+        }
+        let resolved = case.category == Category::Resolved;
+        let assigned = case.assignee.is_some();
+        let policy_holds = resolved
+            || match self.config.new_status {
+                NewStatusPolicy::NewIffUnassigned => (case.category == Category::New) != assigned,
+                NewStatusPolicy::NewOnlyAtStart => case.category != Category::New || !assigned,
+            };
+        if !policy_holds {
+            return Err(bad(
+                "status",
+                format!(
+                    "category {} with assignee {:?} breaks the new_status policy",
+                    case.category, case.assignee
+                ),
+            ));
+        }
+        let pairs = [
+            (
+                "closed",
+                case.closed && !resolved,
+                "only a case in resolved can be closed",
+            ),
+            (
+                "closed_at",
+                case.closed != case.closed_at.is_some(),
+                "set exactly when the case is closed",
+            ),
+            (
+                "resolved_at",
+                resolved != case.resolved_at.is_some(),
+                "set exactly when the case is in resolved",
+            ),
+            (
+                "assigned_at",
+                assigned != case.assigned_at.is_some(),
+                "set exactly when the case has an assignee",
+            ),
+            (
+                "problem",
+                case.problem.is_some() && case.case_type != Some(CaseType::Incident),
+                "only incidents link to problems",
+            ),
+            (
+                "due_date",
+                case.due_date.is_some() && case.case_type != Some(CaseType::Task),
+                "only tasks carry a due date",
+            ),
+            (
+                "overdue",
+                case.overdue && case.due_date.is_none(),
+                "only a task with a due date is overdue",
+            ),
+            (
+                "deleted",
+                given.deleted == Some(true),
+                "an imported case is not in the trash",
+            ),
+        ];
+        if let Some((field, _, why)) = pairs.iter().find(|(_, broken, _)| *broken) {
+            return Err(bad(field, (*why).to_owned()));
+        }
+        let computed = case.due_date.map(|d| d.noon_in(self.config.timezone));
+        case.due_at = match given.due_at {
+            Some(given) if case.closed => given,
+            Some(given) if given != computed => {
+                return Err(bad(
+                    "due_at",
+                    format!("12:00 on the due date here is {computed:?}"),
+                ));
+            }
+            _ => computed,
+        };
+        let instants = [
+            ("created_at", Some(case.created_at)),
+            ("updated_at", Some(case.updated_at)),
+            ("status_changed_at", Some(case.status_changed_at)),
+            ("category_changed_at", Some(case.category_changed_at)),
+            ("assigned_at", case.assigned_at),
+            ("resolved_at", case.resolved_at),
+            ("replied_at", case.replied_at),
+            ("closed_at", case.closed_at),
+        ];
+        for (field, t) in instants {
+            match t {
+                Some(t) if t > at => return Err(bad(field, format!("{t} is after {at}"))),
+                Some(t) if t < case.created_at => {
+                    return Err(bad(
+                        field,
+                        format!("{t} is before created_at {}", case.created_at),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(case)
+    }
+
+    /// An imported incident's problem must be a problem of this desk (or, on a routed
+    /// desk, one the host vouches for).
+    pub(crate) fn check_view_link(&self, case: &Case) -> Result<(), Error> {
+        let Some(p) = case.problem else { return Ok(()) };
+        let routed_away = self.cascade_mode == Cascade::Routed && !self.cases.contains_key(&p);
+        let is_problem = self
+            .cases
+            .get(&p)
+            .is_some_and(|c| c.case_type == Some(CaseType::Problem));
+        if routed_away || is_problem {
+            return Ok(());
+        }
+        Err(Error::input(format!(
+            "view: problem: case {p} is not a problem of this desk"
+        )))
     }
 
     fn decide_follow_up(

@@ -52,6 +52,7 @@ mod event;
 mod ids;
 mod index;
 mod scenario;
+mod snapshot;
 mod status;
 mod time;
 
@@ -59,7 +60,7 @@ pub use case::{
     Case, CaseId, CaseType, Channel, MAX_NAME_CHARS, MAX_SUBJECT_CHARS, MAX_TAG_CHARS, MAX_TAGS,
     Priority,
 };
-pub use command::{Command, Create, Update};
+pub use command::{Command, Create, Import, Update};
 pub use config::{
     Config, ConfigPatch, DEFAULT_AUTO_CLOSE_DAYS, DEFAULT_AUTOMATION_INTERVAL, NewStatusPolicy,
     StatusDecl, StatusDelete, StatusUpdate,
@@ -70,6 +71,7 @@ pub use event::{CloseCause, ConfigChanges, Event, EventKind, Groups, StatusCause
 pub use scenario::{
     ScenarioOutcome, ScenarioReport, run_scenario, run_scenario_file, run_scenarios,
 };
+pub use snapshot::SNAPSHOT_VERSION;
 pub use status::{
     Catalog, Category, MAX_LABEL_CHARS, MAX_STATUSES, MAX_STATUSES_PER_CATEGORY, Status, StatusId,
 };

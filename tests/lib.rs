@@ -5,3 +5,5 @@ mod properties;
 mod purity;
 mod scenarios;
 mod sharding;
+mod snapshot;
+mod time;

@@ -757,4 +757,25 @@ proptest! {
             }
         }
     }
+
+    /// 10. A snapshot taken at any point restores to an equal desk that behaves the same:
+    /// both continue with the same commands and emit the same events.
+    #[test]
+    fn a_restored_snapshot_behaves_the_same(setup in setup(), ops in ops(), cut in 0usize..60) {
+        let cut = cut.min(ops.len());
+        let before = simulate(&setup, &ops[..cut]);
+        let mut original = before.desk.clone();
+        let mut restored = Desk::restore(&original.snapshot()).unwrap();
+        check!(before, restored == original, "the restored desk differs right after restore");
+        let mut t = original.now().unix_seconds();
+        for (gap, op) in &ops[cut..] {
+            t += gap;
+            let at = Instant::from_unix_seconds(t).unwrap();
+            let cmd = command(&original, op);
+            let a = original.execute_json(at, &cmd);
+            let b = restored.execute_json(at, &cmd);
+            check!(before, a == b, "after restore, {cmd} gave {a:?} and {b:?}");
+        }
+        check!(before, restored == original, "the desks differ after the same commands");
+    }
 }
