@@ -312,13 +312,17 @@ pub(crate) fn check_subject(value: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Whether a tag is already normalized: 1-64 of `a-z 0-9 _ : . / -`.
+pub(crate) fn is_tag(t: &str) -> bool {
+    (1..=MAX_TAG_CHARS).contains(&t.len())
+        && t.bytes()
+            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b':' | b'.' | b'/' | b'-'))
+}
+
 /// Lowercases and checks a tag: 1-64 of `a-z 0-9 _ : . / -`.
 pub(crate) fn normalize_tag(field: &str, tag: &str) -> Result<String, Error> {
     let t = tag.to_lowercase();
-    let ok = (1..=MAX_TAG_CHARS).contains(&t.len())
-        && t.bytes()
-            .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b':' | b'.' | b'/' | b'-'));
-    if !ok {
+    if !is_tag(&t) {
         return Err(Error::input(format!(
             "{field}: tag `{tag}` must be 1 to {MAX_TAG_CHARS} of a-z 0-9 _ : . / -"
         )));

@@ -225,6 +225,37 @@ impl<'de> Deserialize<'de> for Import {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Import, D::Error> {
         use serde::de::Error as _;
         let mut map = serde_json::Map::<String, Value>::deserialize(d)?;
+        // Every field of the case must be there: a missing one is not silently null.
+        const REQUIRED: [&str; 25] = [
+            "id",
+            "type",
+            "subject",
+            "priority",
+            "status",
+            "closed",
+            "requester",
+            "submitter",
+            "assignee",
+            "group",
+            "problem",
+            "due_date",
+            "tags",
+            "channel",
+            "follow_up_of",
+            "reopens",
+            "created_at",
+            "updated_at",
+            "status_changed_at",
+            "category_changed_at",
+            "assigned_at",
+            "resolved_at",
+            "replied_at",
+            "closed_at",
+            "version",
+        ];
+        if let Some(key) = REQUIRED.iter().find(|k| !map.contains_key(**k)) {
+            return Err(D::Error::custom(format!("view: missing field `{key}`")));
+        }
         let mut take = |key: &str, derived: Value| map.insert(key.to_owned(), derived);
         let category = take("category", Value::from("new"));
         let due_at = take("due_at", Value::Null);

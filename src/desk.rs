@@ -9,7 +9,8 @@
 use std::collections::BTreeSet;
 
 use crate::case::{
-    Case, CaseId, CaseType, MAX_TAGS, check_name, check_subject, normalize_tag, normalize_tags,
+    Case, CaseId, CaseType, MAX_TAGS, check_name, check_subject, is_tag, normalize_tag,
+    normalize_tags,
 };
 use crate::command::{Command, Create, Derived, Update};
 use crate::config::{Config, ConfigPatch, NewStatusPolicy};
@@ -515,6 +516,7 @@ impl Desk {
                             self.index.unlink(p, id);
                         }
                         self.index.trashed.remove(&id);
+                        self.index.dated.remove(&id);
                         self.cases.remove(&id);
                         self.ids.remove(&id);
                         self.purged.insert(id);
@@ -594,12 +596,12 @@ impl Desk {
                 let case = self.check_view((*view.case).clone(), &view.given, at)?;
                 self.new_id(Some(case.id))?;
                 self.check_view_link(&case)?;
-                Ok(vec![Change::of(
-                    case.id,
-                    vec![EventKind::Imported {
-                        view: Box::new(case),
-                    }],
-                )])
+                let (id, problem) = (case.id, case.problem);
+                let mut kinds = vec![EventKind::Imported {
+                    view: Box::new(case),
+                }];
+                kinds.extend(problem.map(|problem| EventKind::Linked { problem }));
+                Ok(vec![Change::of(id, kinds)])
             }
             Command::Delete { case } => {
                 let c = self.live_case(*case)?;
@@ -1098,8 +1100,7 @@ impl Desk {
         if let Some(s) = &case.subject {
             check_subject(s).map_err(|e| bad("subject", e.message().to_owned()))?;
         }
-        let tags: Vec<String> = case.tags.iter().cloned().collect();
-        if normalize_tags("tags", &tags)? != case.tags || case.tags.len() > MAX_TAGS {
+        if !case.tags.iter().all(|t| is_tag(t)) || case.tags.len() > MAX_TAGS {
             return Err(bad(
                 "tags",
                 format!("tags are at most {MAX_TAGS} lowercase tags"),
@@ -1117,6 +1118,7 @@ impl Desk {
                 )
             })?;
         case.category = status.category;
+        case.status = status.id.clone(); // share the catalog's id
         if given.category.is_some_and(|c| c != case.category) {
             return Err(bad(
                 "category",
@@ -1188,9 +1190,10 @@ impl Desk {
         case.due_at = match given.due_at {
             Some(given) if case.closed => given,
             Some(given) if given != computed => {
+                let computed = computed.map_or("none".to_owned(), |t| t.to_string());
                 return Err(bad(
                     "due_at",
-                    format!("12:00 on the due date here is {computed:?}"),
+                    format!("12:00 on the due date here is {computed}"),
                 ));
             }
             _ => computed,

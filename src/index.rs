@@ -1,8 +1,8 @@
 //! The desk's secondary indexes, kept in step with every event by `Desk::apply`, so that
 //! no query and no rule scans all cases.
 //!
-//! Every index holds live cases only (a trashed case leaves them all); closed cases stay
-//! in the query indexes (a query by status `resolved` finds them) but leave `dated`.
+//! The query indexes hold live cases only (a trashed case leaves them); closed cases stay
+//! in them (a query by status `resolved` finds them) but leave `dated`.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::hash::BuildHasherDefault;
@@ -23,8 +23,8 @@ pub(crate) struct Indexes {
     /// problem -> its linked incidents: closed and trashed ones included, and on a routed
     /// desk the remote ones the host recorded.
     pub(crate) incidents: BTreeMap<CaseId, BTreeSet<CaseId>>,
-    /// Cases with a due date that are neither closed nor trashed (their `due_at` follows
-    /// the time zone).
+    /// Cases with a due date that are not closed, trashed ones included: their `due_at`
+    /// follows the time zone (DOMAIN.md 5).
     pub(crate) dated: BTreeSet<CaseId>,
     /// The cases in the trash.
     pub(crate) trashed: BTreeSet<CaseId>,
@@ -75,7 +75,8 @@ impl Indexes {
         self.set_dated(case);
     }
 
-    /// Removes a case from every query index (when it goes to the trash).
+    /// Removes a case from every query index (when it goes to the trash); it stays in
+    /// `dated`.
     pub(crate) fn remove(&mut self, case: &Case) {
         take(&mut self.by_status, case.status.as_str(), case.id);
         self.by_category[case.category as usize].remove(&case.id);
@@ -85,7 +86,6 @@ impl Indexes {
         if let Some(g) = &case.group {
             take(&mut self.by_group, g.as_str(), case.id);
         }
-        self.dated.remove(&case.id);
     }
 
     pub(crate) fn move_status(
@@ -122,7 +122,7 @@ impl Indexes {
 
     /// Keeps `dated` in step with the case's due date and state.
     pub(crate) fn set_dated(&mut self, case: &Case) {
-        if case.due_date.is_some() && !case.closed && !case.deleted {
+        if case.due_date.is_some() && !case.closed {
             self.dated.insert(case.id);
         } else {
             self.dated.remove(&case.id);

@@ -42,6 +42,18 @@ fn a_snapshot_round_trips_and_stays_small() {
 }
 
 #[test]
+fn a_typical_case_takes_under_300_bytes_of_snapshot() {
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    for id in 1..=1000u64 {
+        let cmd = json!({"op": "create", "submitter": format!("customer{id}"), "assignee": format!("agent{}", id % 300),
+            "group": "tier1", "subject": "Cannot log in to the billing portal", "tags": ["billing"], "priority": "high"});
+        desk.execute_json(t("2026-03-02T09:00:00Z"), &cmd).unwrap();
+    }
+    let per_case = desk.snapshot().len() / 1000;
+    assert!(per_case < 300, "{per_case} bytes per case");
+}
+
+#[test]
 fn a_broken_snapshot_is_refused_with_a_clear_error() {
     let (desk, _) = busy_desk();
     let text = desk.snapshot();
@@ -66,9 +78,17 @@ fn a_broken_snapshot_is_refused_with_a_clear_error() {
     // by the same checks as an import.
     let (header, body) = text.split_once('\n').unwrap();
     let bad_body = body.replacen("\"bob\"", "null", 1);
-    let fnv = bad_body.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    // The checksum of the snapshot format (src/snapshot.rs), recomputed by a forger.
+    let fnv = bad_body
+        .as_bytes()
+        .chunks(8)
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, chunk| {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            (h ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x0100_0000_01b3)
+                .rotate_left(29)
+        });
     let fields: Vec<&str> = header.split(' ').collect();
     let forged = format!(
         "{} {} {} {fnv:016x}\n{bad_body}",

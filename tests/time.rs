@@ -8,6 +8,8 @@
 //!    at intermediate instants gives the same events and equal desks.
 //! 4. Changing the time zone keeps `due_date`, recomputes `due_at` and emits only
 //!    `config_changed`.
+//! 5. A trashed task follows a time zone change too (it is not closed), so its snapshot
+//!    restores.
 
 use caseflow::{Case, CaseId, Config, Date, Desk, Event, EventKind, Instant, SECONDS_PER_DAY};
 use chrono::{DateTime, Days, LocalResult, NaiveDate, NaiveDateTime, TimeZone};
@@ -29,7 +31,7 @@ fn zone(name: &str) -> Tz {
 /// (zone, due_date, due_at): each due_at worked out by hand from the offset in force at
 /// local noon that day (the comment), never by chrono.
 #[rustfmt::skip]
-const NOON: [(&str, &str, &str); 38] = [
+const NOON: [(&str, &str, &str); 40] = [
     ("UTC",                 "2026-03-10", "2026-03-10T12:00:00Z"), // +00:00
     ("America/New_York",    "2026-01-15", "2026-01-15T17:00:00Z"), // EST -05:00
     ("America/New_York",    "2026-03-07", "2026-03-07T17:00:00Z"), // EST -05:00, the day before DST
@@ -68,6 +70,9 @@ const NOON: [(&str, &str, &str); 38] = [
     ("Africa/Khartoum",     "2000-01-15", "2000-01-15T10:00:00Z"), // gap at noon: 12:00 +02:00 -> 13:00 +03:00 = 10:00Z
     ("Africa/Khartoum",     "2000-01-16", "2000-01-16T09:00:00Z"), // +03:00
     ("UTC",                 "2026-02-28", "2026-02-28T12:00:00Z"), // +00:00
+    // Noon twice: the earlier instant.
+    ("America/New_York",    "1883-11-18", "1883-11-18T16:56:02Z"), // LMT -04:56:02 until 12:03:58, then EST -05:00 (17:00Z)
+    ("Pacific/Kwajalein",   "1969-09-30", "1969-09-30T01:00:00Z"), // +11:00 until Oct 1 00:00, then the 30th again at -12:00 (Oct 1 00:00Z)
 ];
 
 #[test]
@@ -110,9 +115,12 @@ fn a_desk_gives_tasks_the_same_due_at() {
 
 // ----- 2. every zone --------------------------------------------------------------------
 
-/// The only (zone, date) pairs of 1970..=2037 where 12:00 does not exist (found by scanning
-/// every zone and day once); none of those years has an ambiguous noon.
-const NOON_GAP_DATES: [&str; 4] = ["1993-08-21", "1994-12-31", "2000-01-15", "2011-12-30"];
+/// The only dates of 1970..=2037 on which 12:00 does not exist in some zone (found by
+/// scanning every zone and day once), and two earlier dates on which it happens twice
+/// (none of 1970..=2037 has an ambiguous noon), so that every branch of the rule is tried.
+#[rustfmt::skip]
+const NOON_EDGE_DATES: [&str; 6] =
+    ["1993-08-21", "1994-12-31", "2000-01-15", "2011-12-30", "1883-11-18", "1969-09-30"];
 
 fn day() -> impl Strategy<Value = NaiveDate> {
     let first = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
@@ -120,7 +128,7 @@ fn day() -> impl Strategy<Value = NaiveDate> {
     let span = u64::try_from((last - first).num_days()).unwrap();
     prop_oneof![
         9 => (0..=span).prop_map(move |d| first + Days::new(d)),
-        1 => proptest::sample::select(&NOON_GAP_DATES[..]).prop_map(|d| d.parse().unwrap()),
+        1 => proptest::sample::select(&NOON_EDGE_DATES[..]).prop_map(|d| d.parse().unwrap()),
     ]
 }
 
@@ -210,6 +218,9 @@ enum Op {
     Type(usize, usize),
     Priority(usize, usize),
     Reply(usize),
+    /// Trash a case; `restore` brings it back and re-arms its deadlines (DOMAIN.md 3.4).
+    Delete(usize),
+    Restore(usize),
     Configure(Option<u32>, Option<usize>),
     Advance,
 }
@@ -238,7 +249,9 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(c, d)| Op::MoveDue(c, d)),
         2 => (case.clone(), 0..TYPES.len()).prop_map(|(c, ty)| Op::Type(c, ty)),
         1 => (case.clone(), 0..PRIORITIES.len()).prop_map(|(c, p)| Op::Priority(c, p)),
-        2 => case.prop_map(Op::Reply),
+        2 => case.clone().prop_map(Op::Reply),
+        1 => case.clone().prop_map(Op::Delete),
+        1 => case.prop_map(Op::Restore),
         2 => (
             proptest::option::weighted(0.6, 1u32..=5),
             proptest::option::weighted(0.6, 0..ZONES.len()),
@@ -307,7 +320,7 @@ fn gap() -> impl Strategy<Value = i64> {
 type Step = (i64, Op, Slices);
 
 fn steps() -> impl Strategy<Value = Vec<Step>> {
-    vec((gap(), op(), slices()), 1..28)
+    vec((gap(), op(), slices()), 1..40)
 }
 
 /// A burst: many cases created and resolved within minutes, all with deadlines at the same
@@ -319,7 +332,7 @@ fn burst() -> impl Strategy<Value = Vec<Step>> {
         prop_oneof![Just(Op::Advance), op()],
         slices(),
     );
-    (vec(quick, 6..20), vec(slow, 1..4)).prop_map(|(mut a, b)| {
+    (vec(quick, 6..30), vec(slow, 1..4)).prop_map(|(mut a, b)| {
         a.extend(b);
         a
     })
@@ -380,6 +393,8 @@ fn commands(steps: &[Step]) -> Vec<(Instant, Value)> {
             Op::Type(i, ty) => update(i, json!({"type": TYPES[*ty]})),
             Op::Priority(i, p) => update(i, json!({"priority": PRIORITIES[*p]})),
             Op::Reply(i) => json!({"op": "requester_reply", "case": case(i)}),
+            Op::Delete(i) => json!({"op": "delete", "case": case(i)}),
+            Op::Restore(i) => json!({"op": "restore", "case": case(i)}),
             Op::Configure(days, zone) => {
                 let mut cmd = json!({"op": "configure"});
                 if let Some(d) = days {
@@ -409,7 +424,7 @@ fn noop(desk: &Desk, noop: Noop) -> Value {
     let live = |i: usize| -> Option<&Case> {
         let n = desk.cases().count();
         let case = desk.cases().nth(i % n.max(1))?;
-        (!case.closed()).then_some(case)
+        (!case.closed() && !case.deleted()).then_some(case)
     };
     match noop {
         Noop::Advance => json!({"op": "advance"}),
@@ -563,8 +578,8 @@ proptest! {
     }
 }
 
-/// The slicing check itself notices a difference: a desk that skipped an advance's events
-/// would differ. Here, many deadlines at one instant fire identically whichever way.
+/// A fixed case of the slicing check: twelve cases whose auto-closes and overdue tasks fall
+/// at a few shared instants inside one ten-day silence, sliced at its edges and inside it.
 #[test]
 fn many_deadlines_in_one_skipped_span() {
     let mut steps = Vec::new();
@@ -784,4 +799,61 @@ fn a_time_zone_change_that_moves_due_at_later_re_arms_a_task_not_yet_overdue() {
     assert_eq!(fired.len(), 1, "{fired:?}");
     assert_eq!(fired[0].version, Some(2));
     assert_eq!(fired[0].at, t("2026-03-11T00:00:00Z"));
+}
+
+/// DOMAIN.md 5: a time zone change "recomputes `due_at` of every case that is not closed
+/// (closed cases keep theirs)". A case in the trash is not closed: the desk's API shows it
+/// (`Desk::case`, with `deleted` set), and its `due_at` should already follow the new zone,
+/// not only once it is restored.
+#[test]
+fn a_trashed_task_follows_a_time_zone_change() {
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "create", "id": 1, "submitter": "sue", "type": "task",
+               "due_date": "2026-03-10"}),
+    );
+    run(
+        &mut desk,
+        "2026-03-03T00:00:00Z",
+        json!({"op": "delete", "case": 1}),
+    );
+    let events = run(
+        &mut desk,
+        "2026-03-04T00:00:00Z",
+        json!({"op": "configure", "timezone": "Asia/Tokyo"}),
+    );
+    assert_eq!(events.len(), 1, "{events:?}");
+    let case = desk.case(1).unwrap();
+    assert!(case.deleted());
+    assert_eq!(case.version(), 2);
+    // Tokyo is +09:00: noon on 2026-03-10 is 03:00Z.
+    assert_eq!(case.due_at(), Some(t("2026-03-10T03:00:00Z")));
+}
+
+/// The same rule, seen by a host: a snapshot of a desk holding a trashed task taken after
+/// a time zone change restores (`Desk::restore` checks each case's `due_at` against the
+/// zone, as `import` does).
+#[test]
+fn a_snapshot_with_a_trashed_task_restores_after_a_time_zone_change() {
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "create", "id": 1, "submitter": "sue", "type": "task",
+               "due_date": "2026-03-10"}),
+    );
+    run(
+        &mut desk,
+        "2026-03-03T00:00:00Z",
+        json!({"op": "delete", "case": 1}),
+    );
+    run(
+        &mut desk,
+        "2026-03-04T00:00:00Z",
+        json!({"op": "configure", "timezone": "Asia/Tokyo"}),
+    );
+    let restored = Desk::restore(&desk.snapshot()).unwrap();
+    assert!(restored == desk, "the restored desk differs");
 }
