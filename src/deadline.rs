@@ -23,15 +23,29 @@ pub(crate) enum DeadlineKind {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Deadlines {
     queue: BTreeSet<(Instant, DeadlineKind, CaseId)>,
-    armed: IdMap<(CaseId, DeadlineKind), Instant>,
+    /// Per case, the instant each kind is armed at (indexed by `DeadlineKind as usize`).
+    armed: IdMap<CaseId, [Option<Instant>; 2]>,
 }
 
 impl Deadlines {
     /// Arms (`Some`) or disarms (`None`) one case's deadline of one kind.
     pub(crate) fn set(&mut self, case: CaseId, kind: DeadlineKind, when: Option<Instant>) {
-        let old = match when {
-            Some(t) => self.armed.insert((case, kind), t),
-            None => self.armed.remove(&(case, kind)),
+        let slot = kind as usize;
+        let old = match (self.armed.get_mut(&case), when) {
+            (Some(armed), _) => {
+                let old = std::mem::replace(&mut armed[slot], when);
+                if *armed == [None, None] {
+                    self.armed.remove(&case);
+                }
+                old
+            }
+            (None, None) => None,
+            (None, Some(_)) => {
+                let mut armed = [None, None];
+                armed[slot] = when;
+                self.armed.insert(case, armed);
+                None
+            }
         };
         if old == when {
             return;
@@ -52,8 +66,8 @@ impl Deadlines {
     /// The cases with a deadline of this kind armed (in no particular order).
     pub(crate) fn cases_with(&self, kind: DeadlineKind) -> impl Iterator<Item = CaseId> + '_ {
         self.armed
-            .keys()
-            .filter(move |(_, k)| *k == kind)
+            .iter()
+            .filter(move |(_, armed)| armed[kind as usize].is_some())
             .map(|(c, _)| *c)
     }
 

@@ -17,7 +17,7 @@ use crate::config::{Config, ConfigPatch, NewStatusPolicy};
 use crate::deadline::{DeadlineKind, Deadlines};
 use crate::error::{Error, ErrorCode};
 use crate::event::{CloseCause, Event, EventKind, StatusCause};
-use crate::ids::IdMap;
+use crate::ids::CaseStore;
 use crate::index::{Indexes, sorted};
 use crate::status::{Category, Status};
 use crate::time::Instant;
@@ -106,7 +106,7 @@ pub struct Desk {
     pub(crate) config: Config,
     pub(crate) now: Instant,
     pub(crate) seq: u64,
-    pub(crate) cases: IdMap<CaseId, Case>,
+    pub(crate) cases: CaseStore,
     /// Every case id, for iteration in id order.
     pub(crate) ids: BTreeSet<CaseId>,
     pub(crate) last_id: CaseId,
@@ -126,7 +126,7 @@ impl Desk {
             config,
             now: start,
             seq: 0,
-            cases: IdMap::default(),
+            cases: CaseStore::default(),
             ids: BTreeSet::new(),
             last_id: 0,
             deadlines: Deadlines::default(),
@@ -224,7 +224,15 @@ impl Desk {
     /// The ids of the cases in `category` (closed ones included), ascending. Like every
     /// query here it reads an index: its cost is the result's, not the desk's.
     pub fn ids_in_category(&self, category: Category) -> Vec<CaseId> {
-        sorted(Some(&self.index.by_category[category as usize]))
+        let catalog = &self.config.catalog;
+        let statuses = catalog.iter().filter(|s| s.category == category);
+        let mut ids: Vec<CaseId> = statuses
+            .filter_map(|s| self.index.by_status.get(s.id.as_str()))
+            .flatten()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// The ids of the cases holding `status` (closed ones included), ascending.
@@ -244,7 +252,16 @@ impl Desk {
 
     /// How many cases (not in the trash; closed ones included) each category holds.
     pub fn count_by_category(&self) -> [(Category, usize); 5] {
-        Category::ALL.map(|c| (c, self.index.by_category[c as usize].len()))
+        let mut counts = Category::ALL.map(|c| (c, 0));
+        for status in self.config.catalog.iter() {
+            let held = self
+                .index
+                .by_status
+                .get(status.id.as_str())
+                .map_or(0, |s| s.len());
+            counts[status.category as usize].1 += held;
+        }
+        counts
     }
 
     /// The incidents linked to `problem`, in id order, without scanning the desk (on a
@@ -484,15 +501,8 @@ impl Desk {
                     // A trashed case is in no query index (a status remap may still move it).
                     _ if case.deleted
                         && !matches!(kind, EventKind::Restored {} | EventKind::Purged {}) => {}
-                    EventKind::StatusChanged {
-                        from,
-                        to,
-                        from_category,
-                        to_category,
-                        ..
-                    } => {
-                        self.index
-                            .move_status(id, (from, *from_category), (to, *to_category));
+                    EventKind::StatusChanged { from, to, .. } => {
+                        self.index.move_status(id, from, to)
                     }
                     EventKind::AssigneeChanged { from, to } => {
                         self.index.move_assignee(id, from.as_deref(), to.as_ref());

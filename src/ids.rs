@@ -2,10 +2,13 @@
 //!
 //! Case ids come from the host, which the engine trusts (DESIGN.md), so the maps need no
 //! protection against hash flooding and use a multiply-rotate hash (as rustc's FxHasher)
-//! instead of SipHash: a lookup on a million-case desk is a multiply and a probe.
+//! instead of SipHash: a lookup on a million-case desk is a multiply and a probe. Ids
+//! keep their locality (see `write_u64`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::case::{Case, CaseId};
 
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
@@ -32,8 +35,13 @@ impl Hasher for IdHasher {
         self.add(u64::from(n));
     }
 
+    /// A case id keeps its low four bits, so ids up to 16 apart land in one group of 16
+    /// buckets (hashbrown probes a group at once): a host's sequential ids, walked in
+    /// order by a cascade or a restore, touch memory in order. The rest is mixed, so ids
+    /// with any stride (a host sharding by `id % 1024`) still spread over the table.
     fn write_u64(&mut self, n: u64) {
-        self.add(n);
+        let spread = (n >> 4).wrapping_mul(SEED);
+        self.0 = self.0.rotate_left(5) ^ ((spread << 4) | (n & 15));
     }
 
     fn write_usize(&mut self, n: usize) {
@@ -51,3 +59,56 @@ impl Hasher for IdHasher {
 
 /// A `HashMap` keyed by case ids (or small tuples of them).
 pub(crate) type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
+
+/// The desk's cases: stored densely in a `Vec` (so a walk over ids in order walks memory
+/// in order, and the id map stays small enough for the cache), found through an id map.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CaseStore {
+    slots: Vec<Case>,
+    slot_of: IdMap<CaseId, u32>,
+}
+
+impl CaseStore {
+    pub(crate) fn get(&self, id: &CaseId) -> Option<&Case> {
+        self.slot_of.get(id).map(|s| &self.slots[*s as usize])
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &CaseId) -> Option<&mut Case> {
+        self.slot_of.get(id).map(|s| &mut self.slots[*s as usize])
+    }
+
+    pub(crate) fn contains_key(&self, id: &CaseId) -> bool {
+        self.slot_of.contains_key(id)
+    }
+
+    /// Inserts a case whose id is not in the store.
+    pub(crate) fn insert(&mut self, id: CaseId, case: Case) {
+        debug_assert!(!self.slot_of.contains_key(&id));
+        self.slot_of.insert(id, self.slots.len() as u32);
+        self.slots.push(case);
+    }
+
+    pub(crate) fn remove(&mut self, id: &CaseId) -> Option<Case> {
+        let slot = self.slot_of.remove(id)? as usize;
+        let case = self.slots.swap_remove(slot);
+        if let Some(moved) = self.slots.get(slot) {
+            self.slot_of.insert(moved.id, slot as u32);
+        }
+        Some(case)
+    }
+
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n);
+        self.slot_of.reserve(n);
+    }
+}
+
+impl PartialEq for CaseStore {
+    /// The same cases, wherever they are stored.
+    fn eq(&self, other: &CaseStore) -> bool {
+        self.slots.len() == other.slots.len()
+            && self.slots.iter().all(|c| other.get(&c.id) == Some(c))
+    }
+}
+
+impl Eq for CaseStore {}

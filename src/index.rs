@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::hash::BuildHasherDefault;
 
 use crate::case::{Case, CaseId};
-use crate::ids::{IdHasher, IdMap};
-use crate::status::{Category, StatusId};
+use crate::ids::{CaseStore, IdHasher, IdMap};
+use crate::status::StatusId;
 
 /// A set of case ids.
 pub(crate) type IdSet = HashSet<CaseId, BuildHasherDefault<IdHasher>>;
@@ -17,7 +17,6 @@ pub(crate) type IdSet = HashSet<CaseId, BuildHasherDefault<IdHasher>>;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Indexes {
     pub(crate) by_status: IdMap<StatusId, IdSet>,
-    pub(crate) by_category: [IdSet; 5],
     pub(crate) by_assignee: IdMap<String, IdSet>,
     pub(crate) by_group: IdMap<String, IdSet>,
     /// problem -> its linked incidents: closed and trashed ones included, and on a routed
@@ -65,7 +64,6 @@ impl Indexes {
     /// Adds a live case to every query index (links are kept apart: see `link`).
     pub(crate) fn add(&mut self, case: &Case) {
         put(&mut self.by_status, &case.status, case.id);
-        self.by_category[case.category as usize].insert(case.id);
         if let Some(a) = &case.assignee {
             put(&mut self.by_assignee, a, case.id);
         }
@@ -79,7 +77,6 @@ impl Indexes {
     /// `dated`.
     pub(crate) fn remove(&mut self, case: &Case) {
         take(&mut self.by_status, case.status.as_str(), case.id);
-        self.by_category[case.category as usize].remove(&case.id);
         if let Some(a) = &case.assignee {
             take(&mut self.by_assignee, a.as_str(), case.id);
         }
@@ -88,18 +85,9 @@ impl Indexes {
         }
     }
 
-    pub(crate) fn move_status(
-        &mut self,
-        id: CaseId,
-        (from, from_category): (&str, Category),
-        (to, to_category): (&StatusId, Category),
-    ) {
+    pub(crate) fn move_status(&mut self, id: CaseId, from: &str, to: &StatusId) {
         take(&mut self.by_status, from, id);
         put(&mut self.by_status, to, id);
-        if from_category != to_category {
-            self.by_category[from_category as usize].remove(&id);
-            self.by_category[to_category as usize].insert(id);
-        }
     }
 
     pub(crate) fn move_assignee(&mut self, id: CaseId, from: Option<&str>, to: Option<&String>) {
@@ -131,7 +119,7 @@ impl Indexes {
 
     /// The cases holding `status` that are not closed, trashed ones included, ascending:
     /// those a status deletion must move.
-    pub(crate) fn open_holders(&self, status: &str, cases: &IdMap<CaseId, Case>) -> Vec<CaseId> {
+    pub(crate) fn open_holders(&self, status: &str, cases: &CaseStore) -> Vec<CaseId> {
         let holds = |id: &CaseId| {
             cases
                 .get(id)
