@@ -4,7 +4,8 @@
 //! disarms them as cases change, `next()` tells a host when to call again, and advancing
 //! time pops them in order. Nothing here scans cases.
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use crate::case::CaseId;
 use crate::ids::IdMap;
@@ -19,13 +20,30 @@ pub(crate) enum DeadlineKind {
     Overdue,
 }
 
-/// Deadlines by instant (to pop) and by case (to re-arm and disarm).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Deadlines by case (the truth: re-arm and disarm) and by instant (a min-heap to pop).
+///
+/// Disarming leaves the heap entry in place: an entry is live only while `armed` still
+/// holds its instant, and every change pops dead entries off the top, so the top is always
+/// the earliest live deadline. Arming at a later instant than all others (the usual case:
+/// `resolved_at` + the period) is an O(1) push, which keeps a cascade's thousands of new
+/// deadlines cheap; the heap is rebuilt when dead entries outnumber live ones.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Deadlines {
-    queue: BTreeSet<(Instant, DeadlineKind, CaseId)>,
+    heap: BinaryHeap<Reverse<(Instant, DeadlineKind, CaseId)>>,
     /// Per case, the instant each kind is armed at (indexed by `DeadlineKind as usize`).
     armed: IdMap<CaseId, [Option<Instant>; 2]>,
+    /// How many deadlines are armed.
+    live: usize,
 }
+
+impl PartialEq for Deadlines {
+    /// The same deadlines armed, whatever dead entries the heaps hold.
+    fn eq(&self, other: &Deadlines) -> bool {
+        self.armed == other.armed
+    }
+}
+
+impl Eq for Deadlines {}
 
 impl Deadlines {
     /// Arms (`Some`) or disarms (`None`) one case's deadline of one kind.
@@ -50,17 +68,40 @@ impl Deadlines {
         if old == when {
             return;
         }
-        if let Some(t) = old {
-            self.queue.remove(&(t, kind, case));
-        }
+        self.live = self.live + usize::from(when.is_some()) - usize::from(old.is_some());
         if let Some(t) = when {
-            self.queue.insert((t, kind, case));
+            self.heap.push(Reverse((t, kind, case)));
+        }
+        self.prune();
+    }
+
+    fn is_live(&self, (t, kind, case): (Instant, DeadlineKind, CaseId)) -> bool {
+        self.armed
+            .get(&case)
+            .is_some_and(|a| a[kind as usize] == Some(t))
+    }
+
+    /// Drops dead entries from the top; rebuilds the heap when most entries are dead.
+    fn prune(&mut self) {
+        if self.heap.len() > 2 * self.live + 1024 {
+            let live = self.armed.iter().flat_map(|(case, armed)| {
+                [DeadlineKind::AutoClose, DeadlineKind::Overdue]
+                    .into_iter()
+                    .filter_map(move |k| armed[k as usize].map(|t| Reverse((t, k, *case))))
+            });
+            self.heap = live.collect();
+        }
+        while let Some(Reverse(top)) = self.heap.peek() {
+            if self.is_live(*top) {
+                break;
+            }
+            self.heap.pop();
         }
     }
 
     /// The earliest armed deadline.
     pub(crate) fn first(&self) -> Option<(Instant, DeadlineKind, CaseId)> {
-        self.queue.first().copied()
+        self.heap.peek().map(|Reverse(top)| *top)
     }
 
     /// The cases with a deadline of this kind armed (in no particular order).
@@ -73,6 +114,6 @@ impl Deadlines {
 
     /// How many deadlines are armed.
     pub(crate) fn len(&self) -> usize {
-        self.queue.len()
+        self.live
     }
 }

@@ -1335,7 +1335,9 @@ impl Desk {
             0,
             Change {
                 case: None,
-                kinds: vec![EventKind::ConfigChanged { changes }],
+                kinds: vec![EventKind::ConfigChanged {
+                    changes: Box::new(changes),
+                }],
             },
         );
         Ok(remaps)

@@ -170,7 +170,7 @@ pub enum EventKind {
     /// The task passed its due instant unresolved.
     TaskOverdue { due_at: Instant },
     /// The account configuration changed.
-    ConfigChanged { changes: ConfigChanges },
+    ConfigChanged { changes: Box<ConfigChanges> },
 }
 
 impl EventKind {
