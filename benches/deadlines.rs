@@ -16,10 +16,11 @@ fn full() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
 
-/// `n` resolved cases, resolved one second apart, so their auto-closes are due one
-/// second apart.
+/// `n` resolved cases, resolved one second apart, so their auto-closes (after 28 days,
+/// longer than the resolving takes) are due one second apart.
 fn resolved(n: u64) -> Desk {
-    let mut desk = Desk::new(Config::default(), t0());
+    let config = Config::from_toml("auto_close_after_days = 28").unwrap();
+    let mut desk = Desk::new(config, t0());
     for id in 1..=n {
         let at = t0().plus_seconds(id as i64);
         let create = Create {
@@ -42,7 +43,7 @@ fn resolved(n: u64) -> Desk {
 fn deadline_benches(c: &mut Criterion) {
     let n = if full() { 1_000_000 } else { 1_000 };
     let desk = resolved(n);
-    let after = t0().plus_seconds(5 * 86_400 + n as i64);
+    let after = t0().plus_seconds(29 * 86_400 + n as i64);
 
     let mut group = c.benchmark_group("deadlines");
     group.sample_size(10);

@@ -97,6 +97,10 @@ impl CaseStore {
         Some(case)
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
     pub(crate) fn reserve(&mut self, n: usize) {
         self.slots.reserve(n);
         self.slot_of.reserve(n);

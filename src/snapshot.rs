@@ -1,7 +1,9 @@
 //! Snapshots: a desk as versioned text, and back.
 //!
-//! The text is one header line, `caseflow-snapshot VERSION LENGTH CHECKSUM`, then a JSON
-//! body of exactly LENGTH bytes whose FNV-1a 64-bit hash is CHECKSUM (16 hex digits). A
+//! The text is one header line, `caseflow-snapshot VERSION LENGTH CHECKSUM`, then a body
+//! of exactly LENGTH bytes whose checksum is CHECKSUM (16 hex digits): one JSON line for
+//! the configuration and desk state, then one JSON line per case, so that a restore
+//! streams cases in without holding them all twice. A
 //! truncated body fails the length, a corrupted one the checksum, and every case is
 //! checked for consistency as an import is; a snapshot is loaded whole or refused.
 //! Cases are stored as JSON arrays (a row of values, instants as Unix seconds) to keep
@@ -27,7 +29,7 @@ pub const SNAPSHOT_VERSION: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Body<R> {
+struct Meta {
     timezone: String,
     auto_close_after_days: u32,
     new_status: NewStatusPolicy,
@@ -43,7 +45,8 @@ struct Body<R> {
     remote_links: Vec<(CaseId, CaseId)>,
     /// Follow-on commands not yet taken: (at, incident, problem).
     follow_ons: Vec<(Instant, CaseId, CaseId)>,
-    cases: Vec<R>,
+    /// How many case lines follow.
+    cases: usize,
 }
 
 /// One case, field by field in the order of DOMAIN.md section 1 (`category` is derived):
@@ -223,7 +226,7 @@ impl Desk {
                 _ => None,
             })
             .collect();
-        let body = Body {
+        let meta = Meta {
             timezone: config.timezone.name().to_owned(),
             auto_close_after_days: config.auto_close_after_days,
             new_status: config.new_status,
@@ -237,14 +240,15 @@ impl Desk {
             routed: self.cascade_mode == Cascade::Routed,
             remote_links,
             follow_ons,
-            cases: self
-                .ids
-                .iter()
-                .filter_map(|id| self.cases.get(id))
-                .map(row_of)
-                .collect(),
+            cases: self.cases.len(),
         };
-        let body = serde_json::to_string(&body).unwrap_or_default();
+        let mut body = serde_json::to_string(&meta).unwrap_or_default();
+        body.reserve(self.cases.len() * 256);
+        for case in self.ids.iter().filter_map(|id| self.cases.get(id)) {
+            body.push('\n');
+            // Writing into a String cannot fail.
+            let _ = serde_json::to_writer(StringWriter(&mut body), &row_of(case));
+        }
         format!(
             "{MAGIC} {SNAPSHOT_VERSION} {} {:016x}\n{body}",
             body.len(),
@@ -288,8 +292,9 @@ impl Desk {
         if format!("{:016x}", checksum(body.as_bytes())) != sum {
             return Err(bad("checksum mismatch: the body is corrupted".into()));
         }
-        let body: Body<RowIn> =
-            serde_json::from_str(body).map_err(|e| bad(format!("body: {e}")))?;
+        let mut lines = body.split('\n');
+        let meta = lines.next().unwrap_or_default();
+        let body: Meta = serde_json::from_str(meta).map_err(|e| bad(format!("body: {e}")))?;
 
         let mut config = Config::from_value(&json!({
             "timezone": body.timezone,
@@ -308,9 +313,13 @@ impl Desk {
         desk.seq = body.seq;
         desk.last_id = body.last_id;
         desk.purged = body.purged;
-        desk.cases.reserve(body.cases.len());
+        desk.cases.reserve(body.cases);
         let mut linked = Vec::new();
-        for row in body.cases {
+        let mut count = 0;
+        for (n, line) in lines.enumerate() {
+            let row: RowIn =
+                serde_json::from_str(line).map_err(|e| bad(format!("case line {}: {e}", n + 1)))?;
+            count += 1;
             let (case, due_at) = row.into_case()?;
             let given = Derived {
                 due_at: Some(due_at),
@@ -337,6 +346,12 @@ impl Desk {
             desk.ids.insert(id);
             desk.sync_deadlines(id, body.now);
         }
+        if count != body.cases {
+            return Err(bad(format!(
+                "{count} case lines, the body says {}",
+                body.cases
+            )));
+        }
         // Links are checked once every case is in: a problem may have a larger id.
         for id in linked {
             if let Some(case) = desk.cases.get(&id) {
@@ -355,5 +370,20 @@ impl Desk {
             })
             .collect();
         Ok(desk)
+    }
+}
+
+/// Lets serde_json write straight into the snapshot's `String` (it writes valid UTF-8).
+struct StringWriter<'a>(&'a mut String);
+
+impl std::io::Write for StringWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = std::str::from_utf8(buf).map_err(std::io::Error::other)?;
+        self.0.push_str(text);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
