@@ -603,7 +603,8 @@ impl Desk {
             }
             Command::FollowUp { case, id } => self.decide_follow_up(at, *case, *id),
             Command::Import { view } => {
-                let case = self.check_view((*view.case).clone(), &view.given, at)?;
+                let mut case = (*view.case).clone();
+                self.check_view(&mut case, &view.given, at)?;
                 self.new_id(Some(case.id))?;
                 self.check_view_link(&case)?;
                 let (id, problem) = (case.id, case.problem);
@@ -1087,10 +1088,10 @@ impl Desk {
     /// derived fields; every violation is `invalid_input` naming the field.
     pub(crate) fn check_view(
         &self,
-        mut case: Case,
+        case: &mut Case,
         given: &Derived,
         at: Instant,
-    ) -> Result<Case, Error> {
+    ) -> Result<(), Error> {
         let bad = |field: &str, why: String| Error::input(format!("view: {field}: {why}"));
         if case.id == 0 {
             return Err(bad("id", "case ids start at 1".to_owned()));
@@ -1230,7 +1231,7 @@ impl Desk {
                 _ => {}
             }
         }
-        Ok(case)
+        Ok(())
     }
 
     /// An imported incident's problem must be a problem of this desk (or, on a routed

@@ -320,12 +320,12 @@ impl Desk {
             let row: RowIn =
                 serde_json::from_str(line).map_err(|e| bad(format!("case line {}: {e}", n + 1)))?;
             count += 1;
-            let (case, due_at) = row.into_case()?;
+            let (mut case, due_at) = row.into_case()?;
             let given = Derived {
                 due_at: Some(due_at),
                 ..Derived::default()
             };
-            let case = desk.check_view(case, &given, body.now)?;
+            desk.check_view(&mut case, &given, body.now)?;
             let id = case.id;
             if id > desk.last_id || desk.purged.contains(&id) || desk.cases.contains_key(&id) {
                 return Err(bad(format!(
