@@ -97,6 +97,11 @@ impl CaseStore {
         Some(case)
     }
 
+    /// Every case, in storage order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Case> {
+        self.slots.iter()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.slots.len()
     }

@@ -242,18 +242,22 @@ impl Desk {
             follow_ons,
             cases: self.cases.len(),
         };
-        let mut body = serde_json::to_string(&meta).unwrap_or_default();
+        // Serialising these types into memory cannot fail.
+        let mut body = serde_json::to_vec(&meta).unwrap_or_default();
         body.reserve(self.cases.len() * 256);
         for case in self.ids.iter().filter_map(|id| self.cases.get(id)) {
-            body.push('\n');
-            // Writing into a String cannot fail.
-            let _ = serde_json::to_writer(StringWriter(&mut body), &row_of(case));
+            body.push(b'\n');
+            let _ = serde_json::to_writer(&mut body, &row_of(case));
         }
-        format!(
-            "{MAGIC} {SNAPSHOT_VERSION} {} {:016x}\n{body}",
+        let header = format!(
+            "{MAGIC} {SNAPSHOT_VERSION} {} {:016x}\n",
             body.len(),
-            checksum(body.as_bytes())
-        )
+            checksum(&body)
+        );
+        let mut text = header.into_bytes();
+        text.append(&mut body);
+        // serde_json writes UTF-8.
+        String::from_utf8(text).unwrap_or_default()
     }
 
     /// Restores a desk from [`Desk::snapshot`] text. The result equals the desk that was
@@ -332,12 +336,6 @@ impl Desk {
                     "case {id} is duplicated, purged or beyond the last id"
                 )));
             }
-            if case.deleted {
-                desk.index.trashed.insert(id);
-                desk.index.set_dated(&case);
-            } else {
-                desk.index.add(&case);
-            }
             if let Some(p) = case.problem {
                 desk.index.link(p, id);
                 linked.push(id);
@@ -346,6 +344,7 @@ impl Desk {
             desk.ids.insert(id);
             desk.sync_deadlines(id, body.now);
         }
+        desk.index.rebuild(&desk.cases);
         if count != body.cases {
             return Err(bad(format!(
                 "{count} case lines, the body says {}",
@@ -370,20 +369,5 @@ impl Desk {
             })
             .collect();
         Ok(desk)
-    }
-}
-
-/// Lets serde_json write straight into the snapshot's `String` (it writes valid UTF-8).
-struct StringWriter<'a>(&'a mut String);
-
-impl std::io::Write for StringWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = std::str::from_utf8(buf).map_err(std::io::Error::other)?;
-        self.0.push_str(text);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }

@@ -778,4 +778,113 @@ proptest! {
         }
         check!(before, restored == original, "the desks differ after the same commands");
     }
+
+    /// 11. No input panics: random JSON (right and wrong keys, values of every shape) sent
+    /// as commands is accepted or rejected, and a rejection changes nothing beyond the
+    /// advance to its instant.
+    #[test]
+    fn no_json_command_panics(setup in setup(), ops in ops(), junk in prop::collection::vec(junk_command(), 1..20)) {
+        let trace = simulate(&setup, &ops);
+        let mut desk = trace.desk.clone();
+        for (n, cmd) in junk.iter().enumerate() {
+            let at = desk.now().plus_seconds(n as i64);
+            let mut advanced = desk.clone();
+            let advance = advanced.advance_to(at).unwrap();
+            match desk.execute_json(at, cmd) {
+                Ok(_) => {}
+                Err(rejection) => {
+                    check!(trace, rejection.events == advance && desk == advanced,
+                        "{cmd} was rejected ({}) but changed the desk", rejection.error);
+                }
+            }
+        }
+    }
+}
+
+/// A command-shaped JSON value: a known or unknown `op`, and a few keys from the command
+/// vocabulary (or not) with values of any shape.
+fn junk_command() -> impl Strategy<Value = Value> {
+    let key = proptest::sample::select(vec![
+        "op",
+        "case",
+        "id",
+        "submitter",
+        "requester",
+        "status",
+        "assignee",
+        "group",
+        "priority",
+        "type",
+        "problem",
+        "due_date",
+        "tags",
+        "add_tags",
+        "remove_tags",
+        "subject",
+        "channel",
+        "expected_version",
+        "view",
+        "add_status",
+        "delete_status",
+        "set_default",
+        "timezone",
+        "auto_close_after_days",
+        "colour",
+    ]);
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        (0u64..12).prop_map(Value::from),
+        proptest::sample::select(vec![
+            "",
+            "new",
+            "open",
+            "resolved",
+            "bob",
+            "task",
+            "incident",
+            "urgent",
+            "2026-02-30",
+            "2026-03-10",
+            "UTC",
+            "Mars/Base",
+            "vip",
+            "a b",
+            "\u{1F600}",
+            "api",
+        ])
+        .prop_map(Value::from),
+        "[a-z_]{0,200}".prop_map(Value::from),
+    ];
+    let value = leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map("[a-z_]{1,12}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let op = proptest::sample::select(vec![
+        "create",
+        "update",
+        "requester_reply",
+        "close",
+        "follow_up",
+        "delete",
+        "restore",
+        "purge",
+        "import",
+        "advance",
+        "configure",
+        "resolve_by_problem",
+        "explode",
+    ]);
+    (op, prop::collection::vec((key, value), 0..6)).prop_map(|(op, fields)| {
+        let mut m = Map::new();
+        m.insert("op".into(), json!(op));
+        for (k, v) in fields {
+            m.insert(k.to_owned(), v);
+        }
+        Value::Object(m)
+    })
 }
