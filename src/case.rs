@@ -3,8 +3,6 @@
 //! A [`Case`] has getters and no setters: it changes only by folding events into it
 //! ([`Case::apply`]), and events come only from the desk's decisions.
 
-use std::collections::BTreeSet;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -117,7 +115,7 @@ pub struct Case {
     pub(crate) problem: Option<CaseId>,
     pub(crate) due_date: Option<Date>,
     pub(crate) due_at: Option<Instant>,
-    pub(crate) tags: BTreeSet<String>,
+    pub(crate) tags: Tags,
     pub(crate) channel: Channel,
     pub(crate) follow_up_of: Option<CaseId>,
     pub(crate) reopens: u32,
@@ -274,7 +272,9 @@ impl Case {
                 for t in removed {
                     self.tags.remove(t);
                 }
-                self.tags.extend(added.iter().cloned());
+                for t in added {
+                    self.tags.insert(t.clone());
+                }
             }
             EventKind::Linked { problem } => self.problem = Some(*problem),
             EventKind::Unlinked { .. } => self.problem = None,
@@ -331,6 +331,61 @@ pub(crate) fn normalize_tag(field: &str, tag: &str) -> Result<String, Error> {
 }
 
 /// Checks and normalizes a list of tags.
-pub(crate) fn normalize_tags(field: &str, tags: &[String]) -> Result<BTreeSet<String>, Error> {
+pub(crate) fn normalize_tags(field: &str, tags: &[String]) -> Result<Tags, Error> {
     tags.iter().map(|t| normalize_tag(field, t)).collect()
+}
+
+/// A case's tags: a set kept as a sorted vector, which for the few tags a case carries
+/// is smaller and faster than a tree.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub(crate) struct Tags(Vec<String>);
+
+impl Tags {
+    pub(crate) fn contains(&self, tag: &str) -> bool {
+        self.0.binary_search_by(|t| t.as_str().cmp(tag)).is_ok()
+    }
+
+    pub(crate) fn insert(&mut self, tag: String) {
+        if let Err(at) = self.0.binary_search(&tag) {
+            self.0.insert(at, tag);
+        }
+    }
+
+    pub(crate) fn remove(&mut self, tag: &str) {
+        if let Ok(at) = self.0.binary_search_by(|t| t.as_str().cmp(tag)) {
+            self.0.remove(at);
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for Tags {
+    type Item = String;
+    type IntoIter = std::vec::IntoIter<String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl FromIterator<String> for Tags {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Tags {
+        let mut tags: Vec<String> = iter.into_iter().collect();
+        tags.sort_unstable();
+        tags.dedup();
+        Tags(tags)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tags {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Tags, D::Error> {
+        Vec::<String>::deserialize(d).map(Tags::from_iter)
+    }
 }

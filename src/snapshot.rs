@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::case::{Case, CaseId, CaseType, Channel, Priority};
+use crate::case::{Case, CaseId, CaseType, Channel, Priority, Tags};
 use crate::command::{Command, Derived};
 use crate::config::{Config, NewStatusPolicy};
 use crate::desk::{Cascade, Desk, FollowOn};
@@ -77,8 +77,8 @@ struct Row<S, T>(
     u64,
 );
 
-type RowOut<'a> = Row<&'a str, &'a BTreeSet<String>>;
-type RowIn = Row<String, BTreeSet<String>>;
+type RowOut<'a> = Row<&'a str, &'a Tags>;
+type RowIn = Row<String, Tags>;
 
 fn row_of(c: &Case) -> RowOut<'_> {
     let s = |t: Instant| t.unix_seconds();
@@ -317,19 +317,43 @@ impl Desk {
         desk.seq = body.seq;
         desk.last_id = body.last_id;
         desk.purged = body.purged;
+        let lines: Vec<&str> = lines.collect();
+        if lines.len() != body.cases {
+            return Err(bad(format!(
+                "{} case lines, the body says {}",
+                lines.len(),
+                body.cases
+            )));
+        }
+        // Parsing and checking cases needs only the configuration: it runs on every core,
+        // each thread on a contiguous run of lines; the result does not depend on how many.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 8);
+        let per_thread = lines.len().div_ceil(threads).max(1);
+        let parsed: Vec<Result<Vec<Case>, Error>> = std::thread::scope(|scope| {
+            let desk = &desk;
+            let workers: Vec<_> = lines
+                .chunks(per_thread)
+                .enumerate()
+                .map(|(k, part)| scope.spawn(move || desk.parse_cases(part, k * per_thread)))
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|_| Err(bad("a case line crashed its parser".into())))
+                })
+                .collect()
+        });
         desk.cases.reserve(body.cases);
         let mut linked = Vec::new();
-        let mut count = 0;
-        for (n, line) in lines.enumerate() {
-            let row: RowIn =
-                serde_json::from_str(line).map_err(|e| bad(format!("case line {}: {e}", n + 1)))?;
-            count += 1;
-            let (mut case, due_at) = row.into_case()?;
-            let given = Derived {
-                due_at: Some(due_at),
-                ..Derived::default()
-            };
-            desk.check_view(&mut case, &given, body.now)?;
+        for case in parsed
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+        {
             let id = case.id;
             if id > desk.last_id || desk.purged.contains(&id) || desk.cases.contains_key(&id) {
                 return Err(bad(format!(
@@ -345,12 +369,6 @@ impl Desk {
             desk.sync_deadlines(id, body.now);
         }
         desk.index.rebuild(&desk.cases);
-        if count != body.cases {
-            return Err(bad(format!(
-                "{count} case lines, the body says {}",
-                body.cases
-            )));
-        }
         // Links are checked once every case is in: a problem may have a larger id.
         for id in linked {
             if let Some(case) = desk.cases.get(&id) {
@@ -369,5 +387,23 @@ impl Desk {
             })
             .collect();
         Ok(desk)
+    }
+
+    /// Parses and checks case lines (numbered from `first`) against this desk's
+    /// configuration, as `import` checks a view.
+    fn parse_cases(&self, lines: &[&str], first: usize) -> Result<Vec<Case>, Error> {
+        let mut cases = Vec::with_capacity(lines.len());
+        for (n, line) in lines.iter().enumerate() {
+            let row: RowIn = serde_json::from_str(line)
+                .map_err(|e| Error::input(format!("snapshot: case line {}: {e}", first + n + 1)))?;
+            let (mut case, due_at) = row.into_case()?;
+            let given = Derived {
+                due_at: Some(due_at),
+                ..Derived::default()
+            };
+            self.check_view(&mut case, &given, self.now)?;
+            cases.push(case);
+        }
+        Ok(cases)
     }
 }
