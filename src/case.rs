@@ -226,6 +226,14 @@ impl Case {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
+    /// Derives `due_at` from `due_date` in `zone`; a closed case keeps the one it closed
+    /// with (DOMAIN.md 5). The one place this rule lives.
+    pub(crate) fn refresh_due_at(&mut self, zone: chrono_tz::Tz) {
+        if !self.closed {
+            self.due_at = self.due_date.map(|d| d.noon_in(zone));
+        }
+    }
+
     /// Folds one event into the case. No decision is taken here: every business rule was
     /// applied when the event was decided, so replaying events rebuilds the case exactly.
     /// `due_at` is derived by the desk, which knows the time zone.

@@ -1,8 +1,8 @@
 //! The deadline table: every timed thing a desk waits for, ordered by instant.
 //!
 //! A deadline is data, like the timers of a sans-IO protocol engine: the desk arms and
-//! disarms them as cases change, `next()` tells a host when to call again, and advancing
-//! time pops them in order. Nothing here scans cases.
+//! disarms them as cases change, `first()` (behind `Desk::next_deadline`) tells a host
+//! when to call again, and advancing time pops them in order. Nothing here scans cases.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -12,7 +12,7 @@ use crate::ids::IdMap;
 use crate::time::Instant;
 
 /// What a deadline does when it fires. The order is the firing order at one instant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum DeadlineKind {
     /// A resolved case closes.
     AutoClose,

@@ -458,8 +458,11 @@ impl Desk {
                 let before = (self.config.timezone, self.config.auto_close_after_days);
                 self.config.apply_changes(changes)?;
                 if before.0 != self.config.timezone {
+                    let zone = self.config.timezone;
                     for id in self.index.dated.clone() {
-                        self.refresh_due_at(id);
+                        if let Some(case) = self.cases.get_mut(&id) {
+                            case.refresh_due_at(zone);
+                        }
                         self.sync_deadlines(id, at);
                     }
                 }
@@ -481,9 +484,7 @@ impl Desk {
                     )));
                 }
                 let mut case = (**view).clone();
-                if !case.closed {
-                    case.due_at = case.due_date.map(|d| d.noon_in(self.config.timezone));
-                }
+                case.refresh_due_at(self.config.timezone);
                 self.index.add(&case);
                 if let Some(p) = case.problem {
                     self.index.link(p, id);
@@ -538,14 +539,12 @@ impl Desk {
                 case.apply(at, version, kind);
                 match kind {
                     EventKind::Restored {} => {
-                        if !case.closed {
-                            case.due_at = case.due_date.map(|d| d.noon_in(self.config.timezone));
-                        }
+                        case.refresh_due_at(self.config.timezone);
                         self.index.add(case);
                         self.index.trashed.remove(&id);
                     }
                     EventKind::DueDateChanged { .. } => {
-                        case.due_at = case.due_date.map(|d| d.noon_in(self.config.timezone));
+                        case.refresh_due_at(self.config.timezone);
                         self.index.set_dated(case);
                     }
                     EventKind::Closed { .. } => self.index.set_dated(case),
@@ -556,14 +555,6 @@ impl Desk {
         };
         self.sync_deadlines(id, at);
         Ok(())
-    }
-
-    /// Recomputes the derived `due_at` of a case that is not closed.
-    fn refresh_due_at(&mut self, id: CaseId) {
-        let zone = self.config.timezone;
-        if let Some(case) = self.cases.get_mut(&id).filter(|c| !c.closed) {
-            case.due_at = case.due_date.map(|d| d.noon_in(zone));
-        }
     }
 
     // ----- deciding ---------------------------------------------------------------------

@@ -7,7 +7,7 @@
 //! truncated body fails the length, a corrupted one the checksum, and every case is
 //! checked for consistency as an import is; a snapshot is loaded whole or refused.
 //! Cases are stored as JSON arrays (a row of values, instants as Unix seconds) to keep
-//! the text small: about 200 bytes for a typical case.
+//! the text small: about 250 bytes for a typical case.
 
 use std::collections::BTreeSet;
 
