@@ -6,6 +6,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::hash_map::Entry;
 
 use crate::case::CaseId;
 use crate::ids::IdMap;
@@ -46,33 +47,52 @@ impl PartialEq for Deadlines {
 impl Eq for Deadlines {}
 
 impl Deadlines {
-    /// Arms (`Some`) or disarms (`None`) one case's deadline of one kind.
-    pub(crate) fn set(&mut self, case: CaseId, kind: DeadlineKind, when: Option<Instant>) {
-        let slot = kind as usize;
-        let old = match (self.armed.get_mut(&case), when) {
-            (Some(armed), _) => {
-                let old = std::mem::replace(&mut armed[slot], when);
-                if *armed == [None, None] {
-                    self.armed.remove(&case);
+    /// Sets one case's deadlines, indexed by `DeadlineKind as usize`: `Some` arms, `None`
+    /// disarms. One lookup when nothing changes (most steps).
+    pub(crate) fn set(&mut self, case: CaseId, want: [Option<Instant>; 2]) {
+        let old = match self.armed.entry(case) {
+            Entry::Occupied(mut slot) => {
+                if *slot.get() == want {
+                    return;
                 }
-                old
+                if want == [None, None] {
+                    slot.remove()
+                } else {
+                    std::mem::replace(slot.get_mut(), want)
+                }
             }
-            (None, None) => None,
-            (None, Some(_)) => {
-                let mut armed = [None, None];
-                armed[slot] = when;
-                self.armed.insert(case, armed);
-                None
+            Entry::Vacant(slot) => {
+                if want == [None, None] {
+                    return;
+                }
+                slot.insert(want);
+                [None, None]
             }
         };
-        if old == when {
-            return;
+        let mut dropped = false;
+        for kind in [DeadlineKind::AutoClose, DeadlineKind::Overdue] {
+            let (old, new) = (old[kind as usize], want[kind as usize]);
+            if old == new {
+                continue;
+            }
+            dropped |= old.is_some();
+            self.live = self.live + usize::from(new.is_some()) - usize::from(old.is_some());
+            if let Some(t) = new {
+                self.heap.push(Reverse((t, kind, case)));
+            }
         }
-        self.live = self.live + usize::from(when.is_some()) - usize::from(old.is_some());
-        if let Some(t) = when {
-            self.heap.push(Reverse((t, kind, case)));
+        // Arming alone cannot make the top dead; only a dropped deadline can.
+        if dropped {
+            self.prune();
         }
-        self.prune();
+    }
+
+    /// Disarms one case's deadline of one kind (the one that fires).
+    pub(crate) fn disarm(&mut self, case: CaseId, kind: DeadlineKind) {
+        if let Some(mut want) = self.armed.get(&case).copied() {
+            want[kind as usize] = None;
+            self.set(case, want);
+        }
     }
 
     fn is_live(&self, (t, kind, case): (Instant, DeadlineKind, CaseId)) -> bool {

@@ -18,7 +18,7 @@ use crate::deadline::{DeadlineKind, Deadlines};
 use crate::error::{Error, ErrorCode};
 use crate::event::{CloseCause, Event, EventKind, StatusCause};
 use crate::ids::CaseStore;
-use crate::index::{Indexes, sorted};
+use crate::index::{IdSet, Indexes, sorted};
 use crate::status::{Category, Status};
 use crate::time::Instant;
 
@@ -108,7 +108,7 @@ pub struct Desk {
     pub(crate) seq: u64,
     pub(crate) cases: CaseStore,
     /// Every case id, for iteration in id order.
-    pub(crate) ids: BTreeSet<CaseId>,
+    pub(crate) ids: IdSet,
     pub(crate) last_id: CaseId,
     deadlines: Deadlines,
     pub(crate) index: Indexes,
@@ -127,7 +127,7 @@ impl Desk {
             now: start,
             seq: 0,
             cases: CaseStore::default(),
-            ids: BTreeSet::new(),
+            ids: IdSet::new(),
             last_id: 0,
             deadlines: Deadlines::default(),
             index: Indexes::default(),
@@ -212,7 +212,7 @@ impl Desk {
     pub fn cases(&self) -> impl Iterator<Item = &Case> {
         self.ids
             .iter()
-            .filter_map(|id| self.cases.get(id))
+            .filter_map(|id| self.cases.get(&id))
             .filter(|c| !c.deleted)
     }
 
@@ -226,13 +226,9 @@ impl Desk {
     pub fn ids_in_category(&self, category: Category) -> Vec<CaseId> {
         let catalog = &self.config.catalog;
         let statuses = catalog.iter().filter(|s| s.category == category);
-        let mut ids: Vec<CaseId> = statuses
-            .filter_map(|s| self.index.by_status.get(s.id.as_str()))
-            .flatten()
-            .copied()
-            .collect();
-        ids.sort_unstable();
-        ids
+        let sets = statuses.filter_map(|s| self.index.by_status.get(s.id.as_str()));
+        let ids: IdSet = sets.fold(IdSet::new(), |all, set| all | set);
+        ids.into_iter().collect()
     }
 
     /// The ids of the cases holding `status` (closed ones included), ascending.
@@ -258,7 +254,7 @@ impl Desk {
                 .index
                 .by_status
                 .get(status.id.as_str())
-                .map_or(0, |s| s.len());
+                .map_or(0, |s| s.len() as usize);
             counts[status.category as usize].1 += held;
         }
         counts
@@ -384,7 +380,7 @@ impl Desk {
     fn run_due(&mut self, until: Instant, events: &mut Vec<Event>) {
         while let Some((at, kind, id)) = self.deadlines.first().filter(|(t, _, _)| *t <= until) {
             // Disarm first: whatever applying does, this deadline never fires twice.
-            self.deadlines.set(id, kind, None);
+            self.deadlines.disarm(id, kind);
             self.now = self.now.max(at);
             let event = match (kind, self.cases.get(&id)) {
                 (DeadlineKind::AutoClose, Some(_)) => EventKind::Closed {
@@ -417,8 +413,7 @@ impl Desk {
             }
             _ => (None, None),
         };
-        self.deadlines.set(id, DeadlineKind::AutoClose, close);
-        self.deadlines.set(id, DeadlineKind::Overdue, overdue);
+        self.deadlines.set(id, [close, overdue]);
     }
 
     // ----- applying ---------------------------------------------------------------------
@@ -529,7 +524,7 @@ impl Desk {
                         self.index.trashed.remove(&id);
                         self.index.dated.remove(&id);
                         self.cases.remove(&id);
-                        self.ids.remove(&id);
+                        self.ids.remove(id);
                         self.purged.insert(id);
                         self.sync_deadlines(id, at);
                         return Ok(());
@@ -577,8 +572,8 @@ impl Desk {
                         ),
                     ));
                 }
-                Ok(self
-                    .resolve_by_problem(incident, *problem)
+                let resolved = self.default_status(Category::Resolved);
+                Ok(resolve_by_problem(incident, *problem, resolved)
                     .into_iter()
                     .collect())
             }
@@ -993,18 +988,19 @@ impl Desk {
         if !added.is_empty() || !removed.is_empty() {
             kinds.push(EventKind::TagsChanged { added, removed });
         }
-        let mut decision = Decision::default();
+        let mut cascades = false;
         if let Some((status, cause)) = target.filter(|(s, _)| s.id != case.status) {
             kinds.push(status_changed(case, status, cause, None));
-            if status.category == Category::Resolved
+            cascades = status.category == Category::Resolved
                 && case.category != Category::Resolved
-                && new_type == Some(CaseType::Problem)
-            {
-                decision = self.cascade(at, case.id);
-            }
+                && new_type == Some(CaseType::Problem);
         }
+        let mut decision = Decision::default();
         if !kinds.is_empty() {
-            decision.changes.insert(0, Change::of(case.id, kinds));
+            decision.changes.push(Change::of(case.id, kinds));
+        }
+        if cascades {
+            self.cascade(at, case.id, &mut decision);
         }
         Ok(decision)
     }
@@ -1012,48 +1008,24 @@ impl Desk {
     /// Resolving a problem resolves its incidents, by ascending id (DOMAIN.md section 4):
     /// in the same step on a [`Cascade::Local`] desk, as `resolve_by_problem` follow-on
     /// commands for the host to route on a [`Cascade::Routed`] one.
-    fn cascade(&self, at: Instant, problem: CaseId) -> Decision {
+    fn cascade(&self, at: Instant, problem: CaseId, decision: &mut Decision) {
+        let mut incidents = self.incidents_of(problem).peekable();
+        if incidents.peek().is_none() {
+            return;
+        }
         match self.cascade_mode {
-            Cascade::Local => Decision {
-                changes: self
-                    .incidents_of(problem)
+            Cascade::Local => {
+                let resolved = self.default_status(Category::Resolved);
+                let changes = incidents
                     .filter_map(|id| self.cases.get(&id))
-                    .filter_map(|incident| self.resolve_by_problem(incident, problem))
-                    .collect(),
-                follow_ons: Vec::new(),
-            },
-            Cascade::Routed => Decision {
-                changes: Vec::new(),
-                follow_ons: self
-                    .incidents_of(problem)
-                    .map(|case| FollowOn {
-                        at,
-                        command: Command::ResolveByProblem { case, problem },
-                    })
-                    .collect(),
-            },
+                    .filter_map(|incident| resolve_by_problem(incident, problem, resolved));
+                decision.changes.extend(changes);
+            }
+            Cascade::Routed => decision.follow_ons.extend(incidents.map(|case| FollowOn {
+                at,
+                command: Command::ResolveByProblem { case, problem },
+            })),
         }
-    }
-
-    /// The one rule of a cascade for one incident: linked to `problem`, neither resolved
-    /// nor closed, it moves to resolved's default, cause `problem_resolved`; the assignee
-    /// requirement is waived. Anything else is untouched.
-    fn resolve_by_problem(&self, incident: &Case, problem: CaseId) -> Option<Change> {
-        let untouched = incident.closed
-            || incident.deleted
-            || incident.category == Category::Resolved
-            || incident.problem != Some(problem);
-        if untouched {
-            return None;
-        }
-        let resolved = self.default_status(Category::Resolved);
-        let kind = status_changed(
-            incident,
-            resolved,
-            StatusCause::ProblemResolved,
-            Some(problem),
-        );
-        Some(Change::of(incident.id, vec![kind]))
     }
 
     fn decide_reply(&self, id: CaseId) -> Result<Vec<Change>, Error> {
@@ -1334,6 +1306,26 @@ impl Desk {
         );
         Ok(remaps)
     }
+}
+
+/// The one rule of a cascade for one incident: linked to `problem`, neither resolved nor
+/// closed, it moves to `resolved` (resolved's default), cause `problem_resolved`; the
+/// assignee requirement is waived. Anything else is untouched.
+fn resolve_by_problem(incident: &Case, problem: CaseId, resolved: &Status) -> Option<Change> {
+    let untouched = incident.closed
+        || incident.deleted
+        || incident.category == Category::Resolved
+        || incident.problem != Some(problem);
+    if untouched {
+        return None;
+    }
+    let kind = status_changed(
+        incident,
+        resolved,
+        StatusCause::ProblemResolved,
+        Some(problem),
+    );
+    Some(Change::of(incident.id, vec![kind]))
 }
 
 fn status_changed(

@@ -69,6 +69,17 @@ pub(crate) struct CaseStore {
 }
 
 impl CaseStore {
+    /// A store of these cases, in this order; `Err` with an id that occurs twice.
+    pub(crate) fn from_cases(slots: Vec<Case>) -> Result<CaseStore, CaseId> {
+        let mut slot_of = IdMap::with_capacity_and_hasher(slots.len(), Default::default());
+        for (slot, case) in slots.iter().enumerate() {
+            if slot_of.insert(case.id, slot as u32).is_some() {
+                return Err(case.id);
+            }
+        }
+        Ok(CaseStore { slots, slot_of })
+    }
+
     pub(crate) fn get(&self, id: &CaseId) -> Option<&Case> {
         self.slot_of.get(id).map(|s| &self.slots[*s as usize])
     }
@@ -104,11 +115,6 @@ impl CaseStore {
 
     pub(crate) fn len(&self) -> usize {
         self.slots.len()
-    }
-
-    pub(crate) fn reserve(&mut self, n: usize) {
-        self.slots.reserve(n);
-        self.slot_of.reserve(n);
     }
 }
 
