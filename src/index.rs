@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use roaring::RoaringTreemap;
 
-use crate::case::{Case, CaseId};
+use crate::case::{Case, CaseId, Name};
 use crate::ids::{CaseStore, IdMap};
 use crate::status::StatusId;
 
@@ -21,8 +21,8 @@ pub(crate) type IdSet = RoaringTreemap;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Indexes {
     pub(crate) by_status: IdMap<StatusId, IdSet>,
-    pub(crate) by_assignee: IdMap<String, IdSet>,
-    pub(crate) by_group: IdMap<String, IdSet>,
+    pub(crate) by_assignee: IdMap<Name, IdSet>,
+    pub(crate) by_group: IdMap<Name, IdSet>,
     /// problem -> its linked incidents: closed and trashed ones included, and on a routed
     /// desk the remote ones the host recorded.
     pub(crate) incidents: BTreeMap<CaseId, BTreeSet<CaseId>>,
@@ -33,7 +33,10 @@ pub(crate) struct Indexes {
     pub(crate) trashed: BTreeSet<CaseId>,
 }
 
-fn put<K: std::hash::Hash + Eq + Clone>(map: &mut IdMap<K, IdSet>, key: &K, id: CaseId) {
+fn put<K>(map: &mut IdMap<K, IdSet>, key: &str, id: CaseId)
+where
+    K: std::hash::Hash + Eq + std::borrow::Borrow<str> + for<'a> From<&'a str>,
+{
     match map.get_mut(key) {
         Some(set) => {
             set.insert(id);
@@ -41,7 +44,7 @@ fn put<K: std::hash::Hash + Eq + Clone>(map: &mut IdMap<K, IdSet>, key: &K, id: 
         None => {
             let mut set = IdSet::new();
             set.insert(id);
-            map.insert(key.clone(), set);
+            map.insert(K::from(key), set);
         }
     }
 }
@@ -82,8 +85,8 @@ impl Indexes {
     /// apart.
     pub(crate) fn rebuild(&mut self, cases: &CaseStore) {
         let mut by_status: IdMap<&StatusId, Vec<CaseId>> = IdMap::default();
-        let mut by_assignee: IdMap<&str, Vec<CaseId>> = IdMap::default();
-        let mut by_group: IdMap<&str, Vec<CaseId>> = IdMap::default();
+        let mut by_assignee: IdMap<&Name, Vec<CaseId>> = IdMap::default();
+        let mut by_group: IdMap<&Name, Vec<CaseId>> = IdMap::default();
         for case in cases.iter() {
             if case.due_date.is_some() && !case.closed {
                 self.dated.insert(case.id);
@@ -112,11 +115,11 @@ impl Indexes {
             .collect();
         self.by_assignee = by_assignee
             .into_iter()
-            .map(|(k, v)| (k.to_owned(), sized(v)))
+            .map(|(k, v)| (k.clone(), sized(v)))
             .collect();
         self.by_group = by_group
             .into_iter()
-            .map(|(k, v)| (k.to_owned(), sized(v)))
+            .map(|(k, v)| (k.clone(), sized(v)))
             .collect();
     }
 
@@ -125,10 +128,10 @@ impl Indexes {
     pub(crate) fn remove(&mut self, case: &Case) {
         take(&mut self.by_status, case.status.as_str(), case.id);
         if let Some(a) = &case.assignee {
-            take(&mut self.by_assignee, a.as_str(), case.id);
+            take(&mut self.by_assignee, a, case.id);
         }
         if let Some(g) = &case.group {
-            take(&mut self.by_group, g.as_str(), case.id);
+            take(&mut self.by_group, g, case.id);
         }
     }
 

@@ -9,12 +9,13 @@
 //! Cases are stored as JSON arrays (a row of values, instants as Unix seconds) to keep
 //! the text small: about 250 bytes for a typical case.
 
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::case::{Case, CaseId, CaseType, Channel, Priority, Tags};
+use crate::case::{Case, CaseId, CaseType, Channel, Name, Priority, Tags};
 use crate::command::{Command, Derived};
 use crate::config::{Config, NewStatusPolicy};
 use crate::desk::{Cascade, Desk, FollowOn};
@@ -81,7 +82,48 @@ struct Row<S, T, St>(
 );
 
 type RowOut<'a> = Row<&'a str, &'a Tags, &'a str>;
-type RowIn<'a> = Row<String, Tags, &'a str>;
+type RowIn<'a> = Row<Text<'a>, Tags, &'a str>;
+
+/// A string of a case line: borrowed from the snapshot text unless JSON escapes forced a
+/// copy, so a name costs no allocation until it is interned.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Text<'a>, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+/// One `Name` per distinct text among the cases one thread reads. Names come from the
+/// host's users, so the set keeps std's keyed hash.
+#[derive(Default)]
+struct Names(HashSet<Name>);
+
+impl Names {
+    fn get(&mut self, text: &str) -> Name {
+        match self.0.get(text) {
+            Some(name) => name.clone(),
+            None => {
+                let name = Name::from(text);
+                self.0.insert(name.clone());
+                name
+            }
+        }
+    }
+}
 
 fn row_of(c: &Case) -> RowOut<'_> {
     let s = |t: Instant| t.unix_seconds();
@@ -118,7 +160,11 @@ fn row_of(c: &Case) -> RowOut<'_> {
 }
 
 impl RowIn<'_> {
-    fn into_case(self, catalog: &Catalog) -> Result<(Case, Option<Instant>), Error> {
+    fn into_case(
+        self,
+        catalog: &Catalog,
+        names: &mut Names,
+    ) -> Result<(Case, Option<Instant>), Error> {
         let Row(
             id,
             case_type,
@@ -149,10 +195,13 @@ impl RowIn<'_> {
             })
         };
         let opt = |n: Option<i64>| n.map(t).transpose();
+        // Requesters are many and mostly new: a fresh name each, shared with the
+        // submitter when they are the same person (the usual case).
+        let submitter_name = Name::from(&*submitter.0);
         let case = Case {
             id,
             case_type,
-            subject,
+            subject: subject.map(|s| s.0.into_owned()),
             priority,
             // An unknown status is reported by the consistency check.
             status: catalog
@@ -160,10 +209,15 @@ impl RowIn<'_> {
                 .map_or_else(|| StatusId::from(status), |s| s.id.clone()),
             category: Category::New, // derived by the consistency check
             closed,
-            requester,
-            submitter,
-            assignee,
-            group,
+            // Most cases are submitted by their requester: one lookup for both.
+            requester: if requester.0 == submitter.0 {
+                Name::clone(&submitter_name)
+            } else {
+                Name::from(&*requester.0)
+            },
+            submitter: submitter_name,
+            assignee: assignee.map(|a| names.get(&a.0)),
+            group: group.map(|g| names.get(&g.0)),
             problem,
             due_date,
             due_at: None,
@@ -415,10 +469,11 @@ impl Desk {
     /// configuration, as `import` checks a view, into a vector with room for `room` cases.
     fn parse_cases(&self, lines: &[&str], first: usize, room: usize) -> Result<Vec<Case>, Error> {
         let mut cases = Vec::with_capacity(room);
+        let mut names = Names::default();
         for (n, line) in lines.iter().enumerate() {
             let row: RowIn = serde_json::from_str(line)
                 .map_err(|e| Error::input(format!("snapshot: case line {}: {e}", first + n + 1)))?;
-            let (mut case, due_at) = row.into_case(&self.config.catalog)?;
+            let (mut case, due_at) = row.into_case(&self.config.catalog, &mut names)?;
             let given = Derived {
                 due_at: Some(due_at),
                 ..Derived::default()

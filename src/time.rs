@@ -5,6 +5,7 @@
 //! JSON form is an RFC 3339 string such as `"2026-03-02T09:00:00Z"`.
 
 use std::fmt;
+use std::num::NonZeroI64;
 use std::str::FromStr;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
@@ -23,8 +24,11 @@ pub const SECONDS_PER_DAY: i64 = 86_400;
 /// assert_eq!(t.unix_seconds(), 1_772_442_000);
 /// assert_eq!(t.to_string(), "2026-03-02T09:00:00Z");
 /// ```
+///
+/// Held as seconds since the earliest accepted instant plus one, never zero, so an `Option<Instant>` takes
+/// eight bytes like the instant itself (a case holds six of them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Instant(i64);
+pub struct Instant(NonZeroI64);
 
 /// The earliest instant the engine accepts: 0000-01-01T00:00:00Z.
 const MIN_SECONDS: i64 = -62_167_219_200;
@@ -34,28 +38,32 @@ const MAX_SECONDS: i64 = 253_402_300_799;
 impl Instant {
     /// The instant `seconds` after the Unix epoch, or `None` outside the years 0000-9999.
     pub fn from_unix_seconds(seconds: i64) -> Option<Instant> {
-        (MIN_SECONDS..=MAX_SECONDS)
-            .contains(&seconds)
-            .then_some(Instant(seconds))
+        if !(MIN_SECONDS..=MAX_SECONDS).contains(&seconds) {
+            return None;
+        }
+        NonZeroI64::new(seconds - MIN_SECONDS + 1).map(Instant)
     }
 
     /// Seconds since the Unix epoch.
     pub fn unix_seconds(self) -> i64 {
-        self.0
+        self.0.get() + MIN_SECONDS - 1
     }
 
     /// This instant plus `seconds` (which may be negative), saturating at the accepted range.
     pub fn plus_seconds(self, seconds: i64) -> Instant {
-        Instant(
-            self.0
-                .saturating_add(seconds)
-                .clamp(MIN_SECONDS, MAX_SECONDS),
-        )
+        Instant::clamped(self.unix_seconds().saturating_add(seconds))
+    }
+
+    /// The instant `seconds` after the epoch, saturating at the accepted range.
+    fn clamped(seconds: i64) -> Instant {
+        let offset = seconds.clamp(MIN_SECONDS, MAX_SECONDS) - MIN_SECONDS + 1;
+        // At least 1 after the clamp: the fallback is unreachable but keeps us panic-free.
+        Instant(NonZeroI64::new(offset).unwrap_or(NonZeroI64::MIN))
     }
 
     fn to_chrono(self) -> DateTime<Utc> {
         // Always in range by construction; the fallback is unreachable but keeps us panic-free.
-        DateTime::from_timestamp(self.0, 0).unwrap_or_default()
+        DateTime::from_timestamp(self.unix_seconds(), 0).unwrap_or_default()
     }
 }
 
@@ -133,7 +141,7 @@ impl Date {
             chrono::LocalResult::Ambiguous(earlier, _) => earlier.timestamp(),
             chrono::LocalResult::None => first_instant_after_gap(zone, noon),
         };
-        Instant(seconds.clamp(MIN_SECONDS, MAX_SECONDS))
+        Instant::clamped(seconds)
     }
 }
 

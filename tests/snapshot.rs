@@ -41,6 +41,29 @@ fn a_snapshot_round_trips_and_stays_small() {
     assert!(text.starts_with("caseflow-snapshot 1 "));
 }
 
+/// Names and subjects that JSON must escape, shared names, and a requester who is not the
+/// submitter all come back as they were (a restore reads names borrowed and shares them).
+#[test]
+fn escaped_and_shared_names_round_trip() {
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    let odd = "Zoë \"the \\ boss\"\n\u{1}";
+    let cmds = [
+        json!({"op": "create", "submitter": odd, "assignee": odd, "group": odd, "subject": odd}),
+        json!({"op": "create", "submitter": "agent smith", "requester": odd, "assignee": "bob"}),
+        json!({"op": "create", "submitter": odd, "requester": "plain"}),
+    ];
+    for cmd in &cmds {
+        desk.execute_json(t("2026-03-02T09:00:00Z"), cmd).unwrap();
+    }
+    let back = Desk::restore(&desk.snapshot()).unwrap();
+    assert_eq!(back, desk);
+    let first = back.case(1).unwrap();
+    assert_eq!((first.requester(), first.assignee()), (odd, Some(odd)));
+    assert_eq!(back.case(2).unwrap().requester(), odd);
+    assert_eq!(back.case(3).unwrap().requester(), "plain");
+    assert_eq!(back.ids_assigned_to(odd), vec![1]);
+}
+
 #[test]
 fn a_typical_case_takes_under_300_bytes_of_snapshot() {
     let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
