@@ -64,6 +64,59 @@ fn escaped_and_shared_names_round_trip() {
     assert_eq!(back.ids_assigned_to(odd), vec![1]);
 }
 
+/// Every truncation of a case line, and every byte of it replaced by a character that
+/// matters to JSON, is refused or read without a panic (the checksum is recomputed, so
+/// the line reader itself sees the damage).
+#[test]
+fn a_damaged_case_line_never_panics() {
+    let (desk, _) = busy_desk();
+    let text = desk.snapshot();
+    let (_, body) = text.split_once('\n').unwrap();
+    let (meta, cases) = body.split_once('\n').unwrap();
+    let line = cases.lines().next().unwrap();
+    let with_line = |line: &str| {
+        let body = format!("{meta}\n{line}");
+        let one = body.replace("\"cases\":4", "\"cases\":1");
+        reseal(&one)
+    };
+    assert!(
+        Desk::restore(&with_line(line)).is_ok(),
+        "the undamaged line restores"
+    );
+    let mut variants: Vec<String> = (0..line.len())
+        .filter(|&n| line.is_char_boundary(n))
+        .map(|n| line[..n].to_owned())
+        .collect();
+    for (n, _) in line.char_indices() {
+        for c in ['"', '\\', ',', '[', ']', 'n', '-', '0', '9', 'é', ' '] {
+            let mut damaged = line.to_owned();
+            damaged.replace_range(
+                n..n + line[n..].chars().next().unwrap().len_utf8(),
+                &c.to_string(),
+            );
+            variants.push(damaged);
+        }
+    }
+    for damaged in variants {
+        let _ = Desk::restore(&with_line(&damaged));
+    }
+}
+
+/// A snapshot text with this body and a header that matches it.
+fn reseal(body: &str) -> String {
+    let sum = body
+        .as_bytes()
+        .chunks(8)
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, chunk| {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            (h ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x0100_0000_01b3)
+                .rotate_left(29)
+        });
+    format!("caseflow-snapshot 1 {} {sum:016x}\n{body}", body.len())
+}
+
 #[test]
 fn a_typical_case_takes_under_300_bytes_of_snapshot() {
     let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
