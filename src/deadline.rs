@@ -87,6 +87,12 @@ impl Deadlines {
         }
     }
 
+    /// Makes room for `n` more cases with deadlines.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.armed.reserve(n);
+        self.heap.reserve(n);
+    }
+
     /// Disarms one case's deadline of one kind (the one that fires).
     pub(crate) fn disarm(&mut self, case: CaseId, kind: DeadlineKind) {
         if let Some(mut want) = self.armed.get(&case).copied() {

@@ -420,6 +420,8 @@ impl Desk {
 
     fn commit(&mut self, at: Instant, changes: Vec<Change>, out: &mut Vec<Event>) {
         out.reserve(changes.len());
+        // A cascade arms a deadline per incident: size the table once.
+        self.deadlines.reserve(changes.len());
         for change in changes {
             let version = match (change.case, change.kinds.first()) {
                 (_, Some(EventKind::Created { view } | EventKind::Imported { view })) => {
@@ -1016,6 +1018,12 @@ impl Desk {
         match self.cascade_mode {
             Cascade::Local => {
                 let resolved = self.default_status(Category::Resolved);
+                let linked = self
+                    .index
+                    .incidents
+                    .get(&problem)
+                    .map_or(0, |set| set.len());
+                decision.changes.reserve(linked);
                 let changes = incidents
                     .filter_map(|id| self.cases.get(&id))
                     .filter_map(|incident| resolve_by_problem(incident, problem, resolved));
