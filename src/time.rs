@@ -27,8 +27,15 @@ pub const SECONDS_PER_DAY: i64 = 86_400;
 ///
 /// Held as seconds since the earliest accepted instant plus one, never zero, so an `Option<Instant>` takes
 /// eight bytes like the instant itself (a case holds six of them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant(NonZeroI64);
+
+impl fmt::Debug for Instant {
+    /// `Instant(2026-03-02T09:00:00Z)`: the instant, not its internal offset.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Instant({self})")
+    }
+}
 
 /// The earliest instant the engine accepts: 0000-01-01T00:00:00Z.
 const MIN_SECONDS: i64 = -62_167_219_200;
