@@ -1011,19 +1011,15 @@ impl Desk {
     /// in the same step on a [`Cascade::Local`] desk, as `resolve_by_problem` follow-on
     /// commands for the host to route on a [`Cascade::Routed`] one.
     fn cascade(&self, at: Instant, problem: CaseId, decision: &mut Decision) {
-        let mut incidents = self.incidents_of(problem).peekable();
-        if incidents.peek().is_none() {
+        // No linked incident (the usual problem) costs one lookup and no status lookup.
+        let Some(linked) = self.index.incidents.get(&problem) else {
             return;
-        }
+        };
+        let incidents = linked.iter().copied();
         match self.cascade_mode {
             Cascade::Local => {
                 let resolved = self.default_status(Category::Resolved);
-                let linked = self
-                    .index
-                    .incidents
-                    .get(&problem)
-                    .map_or(0, |set| set.len());
-                decision.changes.reserve(linked);
+                decision.changes.reserve(linked.len());
                 let changes = incidents
                     .filter_map(|id| self.cases.get(&id))
                     .filter_map(|incident| resolve_by_problem(incident, problem, resolved));
