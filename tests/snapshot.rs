@@ -71,14 +71,8 @@ fn escaped_and_shared_names_round_trip() {
 fn a_damaged_case_line_never_panics() {
     let (desk, _) = busy_desk();
     let text = desk.snapshot();
-    let (_, body) = text.split_once('\n').unwrap();
-    let (meta, cases) = body.split_once('\n').unwrap();
-    let line = cases.lines().next().unwrap();
-    let with_line = |line: &str| {
-        let body = format!("{meta}\n{line}");
-        let one = body.replace("\"cases\":4", "\"cases\":1");
-        reseal(&one)
-    };
+    let line = text.lines().nth(2).unwrap(); // header, meta, then case 1
+    let with_line = one_line_snapshots();
     assert!(
         Desk::restore(&with_line(line)).is_ok(),
         "the undamaged line restores"
@@ -110,14 +104,22 @@ proptest::proptest! {
         tail in "\\PC{0,300}",
         row in proptest::bool::ANY,
     ) {
-        let (desk, _) = busy_desk();
-        let text = desk.snapshot();
-        let (_, body) = text.split_once('\n').unwrap();
-        let (meta, _) = body.split_once('\n').unwrap();
         let line = if row { format!("[1,null,{tail}") } else { tail };
-        let body = format!("{meta}\n{line}").replace("\"cases\":4", "\"cases\":1");
-        let _ = Desk::restore(&reseal(&body));
+        let _ = Desk::restore(&one_line_snapshots()(&line));
     }
+}
+
+/// Makes snapshots of `busy_desk` with a given line as their only case line, sealed with
+/// a matching header so that a restore reads the line.
+fn one_line_snapshots() -> impl Fn(&str) -> String {
+    let (desk, _) = busy_desk();
+    let text = desk.snapshot();
+    let meta = text
+        .lines()
+        .nth(1)
+        .unwrap()
+        .replace("\"cases\":4", "\"cases\":1");
+    move |line| reseal(&format!("{meta}\n{line}"))
 }
 
 /// A snapshot text with this body and a header that matches it: the format's checksum
