@@ -141,7 +141,8 @@ macro_rules! getters {
 }
 
 /// A person's or a group's name on a case. Shared, not copied: a restore gives every case
-/// of one requester, agent or group the same text.
+/// of one agent or group the same text, and a requester who submitted the case shares
+/// the submitter's.
 pub(crate) type Name = Arc<str>;
 
 macro_rules! str_getters {

@@ -13,8 +13,6 @@ use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
 
 use serde::{Deserialize, Serialize};
-
-use line::{Bad, Fields};
 use serde_json::json;
 
 use crate::case::{Case, CaseId, CaseType, Channel, Name, Priority, Tags};
@@ -26,8 +24,6 @@ use crate::event::Groups;
 use crate::ids::CaseStore;
 use crate::status::{Catalog, Category, Status, StatusId};
 use crate::time::{Date, Instant};
-
-mod line;
 
 const MAGIC: &str = "caseflow-snapshot";
 /// The snapshot format version this build writes and reads.
@@ -55,24 +51,26 @@ struct Meta {
     cases: usize,
 }
 
-/// One case, field by field in the order of DOMAIN.md section 1 (`category` is derived),
-/// borrowed from the case so that writing copies nothing. `read_row` reads it back.
-#[derive(Serialize)]
-struct Row<'a>(
+/// One case, field by field in the order of DOMAIN.md section 1 (`category` is derived):
+/// `S` is `String` when reading and `&str` when writing, so writing copies nothing; the
+/// status (`St`) is read borrowed and becomes the catalog's own id, so it costs no
+/// allocation.
+#[derive(Serialize, Deserialize)]
+struct Row<S, T, St>(
     CaseId,
     Option<CaseType>,
-    Option<&'a str>,
+    Option<S>,
     Option<Priority>,
-    &'a str,
+    St,
     bool,
-    &'a str,
-    &'a str,
-    Option<&'a str>,
-    Option<&'a str>,
+    S,
+    S,
+    Option<S>,
+    Option<S>,
     Option<CaseId>,
     Option<Date>,
     Option<i64>,
-    &'a Tags,
+    T,
     Channel,
     Option<CaseId>,
     u32,
@@ -83,7 +81,52 @@ struct Row<'a>(
     u64,
 );
 
-fn row_of(c: &Case) -> Row<'_> {
+type RowOut<'a> = Row<&'a str, &'a Tags, &'a str>;
+type RowIn<'a> = Row<Text<'a>, Tags, &'a str>;
+
+/// A string of a case line: borrowed from the snapshot text unless JSON escapes forced a
+/// copy, so a name costs no allocation until it is interned.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Text<'a>, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+/// One `Name` per distinct agent or group among the cases one thread reads (there are
+/// few, and every case repeats one). Names come from the host's users, so the set keeps
+/// std's keyed hash.
+#[derive(Default)]
+struct Names(HashSet<Name>);
+
+impl Names {
+    fn get(&mut self, text: &str) -> Name {
+        match self.0.get(text) {
+            Some(name) => name.clone(),
+            None => {
+                let name = Name::from(text);
+                self.0.insert(name.clone());
+                name
+            }
+        }
+    }
+}
+
+fn row_of(c: &Case) -> RowOut<'_> {
     let s = |t: Instant| t.unix_seconds();
     Row(
         c.id,
@@ -117,107 +160,85 @@ fn row_of(c: &Case) -> Row<'_> {
     )
 }
 
-/// One `Name` per distinct agent or group among the cases one thread reads (there are
-/// few, and every case repeats one). Names come from the host's users, so the set keeps
-/// std's keyed hash.
-#[derive(Default)]
-struct Names(HashSet<Name>);
-
-impl Names {
-    fn get(&mut self, text: &str) -> Name {
-        match self.0.get(text) {
-            Some(name) => name.clone(),
-            None => {
-                let name = Name::from(text);
-                self.0.insert(name.clone());
-                name
-            }
-        }
+impl RowIn<'_> {
+    fn into_case(
+        self,
+        catalog: &Catalog,
+        names: &mut Names,
+    ) -> Result<(Case, Option<Instant>), Error> {
+        let Row(
+            id,
+            case_type,
+            subject,
+            priority,
+            status,
+            closed,
+            requester,
+            submitter,
+            assignee,
+            group,
+            problem,
+            due_date,
+            due_at,
+            tags,
+            channel,
+            follow_up_of,
+            reopens,
+            [created, updated, status_changed, category_changed],
+            [assigned, resolved, replied, closed_at],
+            overdue,
+            deleted,
+            version,
+        ) = self;
+        let t = |n: i64| {
+            Instant::from_unix_seconds(n).ok_or_else(|| {
+                Error::input(format!("snapshot: case {id}: instant {n} out of range"))
+            })
+        };
+        let opt = |n: Option<i64>| n.map(t).transpose();
+        // Requesters are many and mostly new: a fresh name each, shared with the
+        // submitter when they are the same person (the usual case).
+        let submitter_name = Name::from(&*submitter.0);
+        let case = Case {
+            id,
+            case_type,
+            subject: subject.map(|s| s.0.into_owned()),
+            priority,
+            // An unknown status is reported by the consistency check.
+            status: catalog
+                .get(status)
+                .map_or_else(|| StatusId::from(status), |s| s.id.clone()),
+            category: Category::New, // derived by the consistency check
+            closed,
+            requester: if requester.0 == submitter.0 {
+                Name::clone(&submitter_name)
+            } else {
+                Name::from(&*requester.0)
+            },
+            submitter: submitter_name,
+            assignee: assignee.map(|a| names.get(&a.0)),
+            group: group.map(|g| names.get(&g.0)),
+            problem,
+            due_date,
+            due_at: None,
+            tags,
+            channel,
+            follow_up_of,
+            reopens,
+            created_at: t(created)?,
+            updated_at: t(updated)?,
+            status_changed_at: t(status_changed)?,
+            category_changed_at: t(category_changed)?,
+            assigned_at: opt(assigned)?,
+            resolved_at: opt(resolved)?,
+            replied_at: opt(replied)?,
+            closed_at: opt(closed_at)?,
+            overdue,
+            deleted,
+            version,
+        };
+        Ok((case, opt(due_at)?))
     }
-}
-
-/// Reads one case line (the fields of `Row`, in order) into a case, to be checked as an
-/// import is, and the `due_at` it recorded.
-fn read_row(
-    line: &str,
-    catalog: &Catalog,
-    names: &mut Names,
-) -> Result<(Case, Option<Instant>), Bad> {
-    let mut f = Fields::open(line)?;
-    let id = f.uint()?;
-    let case_type = f.opt(|f| f.named("a case type"))?;
-    let subject = f.opt(Fields::text)?.map(Cow::into_owned);
-    let priority = f.opt(|f| f.named("a priority"))?;
-    let status = f.text()?;
-    let closed = f.boolean()?;
-    let requester = f.text()?;
-    let submitter = f.text()?;
-    let assignee = f.opt(Fields::text)?;
-    let group = f.opt(Fields::text)?;
-    let problem = f.opt(Fields::uint)?;
-    let due_date = f.opt(|f| f.named("a date"))?;
-    let due_at = f.opt(Fields::int)?;
-    let tags = f.texts()?;
-    let channel = f.named("a channel")?;
-    let follow_up_of = f.opt(Fields::uint)?;
-    let reopens = u32::try_from(f.uint()?).map_err(|_| "reopens: too large".to_owned())?;
-    let stamps = f.ints::<4>()?;
-    let [assigned, resolved, replied, closed_at] = f.ints::<4>()?;
-    let overdue = f.boolean()?;
-    let deleted = f.boolean()?;
-    let version = f.uint()?;
-    f.close()?;
-
-    let t =
-        |n: i64| Instant::from_unix_seconds(n).ok_or_else(|| format!("instant {n} out of range"));
-    let opt = |n: Option<i64>| n.map(t).transpose();
-    let [created, updated, status_changed, category_changed] = stamps.map(|n| {
-        n.ok_or_else(|| "the four timestamps of every case are set".to_owned())
-            .and_then(t)
-    });
-    // Requesters are many and mostly new: a fresh name each, shared with the submitter
-    // when they are the same person (the usual case).
-    let submitter = Name::from(&*submitter);
-    let requester = if *requester == *submitter {
-        Name::clone(&submitter)
-    } else {
-        Name::from(&*requester)
-    };
-    let case = Case {
-        id,
-        case_type,
-        subject,
-        priority,
-        // An unknown status is reported by the consistency check.
-        status: catalog
-            .get(&status)
-            .map_or_else(|| StatusId::from(&*status), |s| s.id.clone()),
-        category: Category::New, // derived by the consistency check
-        closed,
-        requester,
-        submitter,
-        assignee: assignee.map(|a| names.get(&a)),
-        group: group.map(|g| names.get(&g)),
-        problem,
-        due_date,
-        due_at: None,
-        tags: tags.into_iter().map(Cow::into_owned).collect(),
-        channel,
-        follow_up_of,
-        reopens,
-        created_at: created?,
-        updated_at: updated?,
-        status_changed_at: status_changed?,
-        category_changed_at: category_changed?,
-        assigned_at: opt(assigned)?,
-        resolved_at: opt(resolved)?,
-        replied_at: opt(replied)?,
-        closed_at: opt(closed_at)?,
-        overdue,
-        deleted,
-        version,
-    };
-    Ok((case, opt(due_at)?))
 }
 
 /// An FNV-1a-style 64-bit checksum over 8-byte words (the tail zero-padded): enough to
@@ -450,8 +471,9 @@ impl Desk {
         let mut cases = Vec::with_capacity(room);
         let mut names = Names::default();
         for (n, line) in lines.iter().enumerate() {
-            let (mut case, due_at) = read_row(line, &self.config.catalog, &mut names)
+            let row: RowIn = serde_json::from_str(line)
                 .map_err(|e| Error::input(format!("snapshot: case line {}: {e}", first + n + 1)))?;
+            let (mut case, due_at) = row.into_case(&self.config.catalog, &mut names)?;
             let given = Derived {
                 due_at: Some(due_at),
                 ..Derived::default()
