@@ -6,7 +6,8 @@
 use std::hint::black_box;
 
 use caseflow::{CaseType, Command, Config, Create, Date, Desk, Instant, Priority, Update};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 
 /// The desk size the targets are stated for; `cargo test --benches` (a smoke run, one
 /// iteration each, in debug mode) uses a small desk instead.
@@ -22,11 +23,11 @@ fn t0() -> Instant {
     "2026-03-02T09:00:00Z".parse().unwrap()
 }
 
-/// A desk of `n` assigned open cases, plus 100 tasks due in 2999: the next deadline is
-/// far away, so nothing falls due while a benchmark advances time.
-fn big_desk(n: u64) -> Desk {
+/// A desk of `n` assigned open cases with ids `stride` apart, plus 100 tasks due in 2999:
+/// the next deadline is far away, so nothing falls due while a benchmark advances time.
+fn big_desk(n: u64, stride: u64) -> Desk {
     let mut desk = Desk::new(Config::default(), t0());
-    for id in 1..=n {
+    for id in (1..=n).map(|k| k * stride) {
         let create = Create {
             id: Some(id),
             submitter: format!("requester{}", id % 5000),
@@ -37,7 +38,7 @@ fn big_desk(n: u64) -> Desk {
         };
         desk.execute(t0(), &Command::Create(create)).unwrap();
     }
-    for id in n + 1..=n + 100 {
+    for id in (n + 1..=n + 100).map(|k| k * stride) {
         let task = Create {
             id: Some(id),
             submitter: "r".to_owned(),
@@ -50,16 +51,17 @@ fn big_desk(n: u64) -> Desk {
     desk
 }
 
-fn desk_benches(c: &mut Criterion) {
-    let cases = desk_cases();
-    let mut desk = big_desk(cases);
-    let mut group = c.benchmark_group("desk");
-
-    // desk/update: one update command (a priority change, so the case really changes:
-    // a decision, one event, a version bump) on a desk of 1,000,000 cases.
-    // Target: median under 1 microsecond.
+/// Times one update command (a priority change, so the case really changes: a decision,
+/// one event, a version bump) on cases picked across the desk.
+fn bench_updates(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    desk: &mut Desk,
+    cases: u64,
+    stride: u64,
+) {
     let mut i = 0u64;
-    group.bench_function("update", |b| {
+    group.bench_function(name, |b| {
         b.iter(|| {
             i += 1;
             let priority = if (i / cases).is_multiple_of(2) {
@@ -68,13 +70,23 @@ fn desk_benches(c: &mut Criterion) {
                 Priority::Low
             };
             let update = Update {
-                case: (i * 7919) % cases + 1,
+                case: ((i * 7919) % cases + 1) * stride,
                 priority: Some(Some(priority)),
                 ..Update::default()
             };
             black_box(desk.execute(desk.now(), &Command::Update(update)).unwrap())
         })
     });
+}
+
+fn desk_benches(c: &mut Criterion) {
+    let cases = desk_cases();
+    let mut group = c.benchmark_group("desk");
+
+    // desk/update: one update on a desk of 1,000,000 cases.
+    // Target: median under 1 microsecond.
+    let mut desk = big_desk(cases, 1);
+    bench_updates(&mut group, "update", &mut desk, cases, 1);
 
     // desk/advance_idle: advancing time by one second when nothing is due, on the same
     // desk. Target: under 100 nanoseconds.
@@ -85,6 +97,13 @@ fn desk_benches(c: &mut Criterion) {
             black_box(desk.advance_to(now).unwrap())
         })
     });
+    drop(desk);
+
+    // desk/update_sharded: the same update on a desk whose 1,000,000 ids are 4,096 apart,
+    // as on one of the 4,096 desks of a host that shards by `id % 4096`.
+    // Target: median under 1 microsecond, as desk/update.
+    let mut desk = big_desk(cases, 4096);
+    bench_updates(&mut group, "update_sharded", &mut desk, cases, 4096);
     group.finish();
 }
 
