@@ -459,7 +459,7 @@ impl Desk {
         self.deadlines.reserve(linked.len());
         for &id in &linked {
             let Some(incident) = self.cases.get(&id) else {
-                continue; // a remote incident (a routed desk never gets here)
+                continue; // recorded by `link_remote_incident`: held by another desk
             };
             let version = Some(incident.version + 1);
             if let Some(kind) = resolve_by_problem(incident, problem, &resolved) {
