@@ -1,6 +1,5 @@
 //! Status categories (the one closed enum) and the account's status catalog.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -8,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorCode};
+use crate::ids::IdMap;
 
 /// The five fixed status categories, in lifecycle order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -149,7 +149,8 @@ pub struct Status {
 /// Every category has exactly one default, and it is active and not deleted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Catalog {
-    statuses: BTreeMap<StatusId, Status>,
+    /// Hashed, not ordered: a status change looks its status up, and `iter` sorts.
+    statuses: IdMap<StatusId, Status>,
     defaults: [StatusId; 5],
 }
 
@@ -212,7 +213,9 @@ impl Catalog {
 
     /// Every status, tombstones included, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Status> {
-        self.statuses.values()
+        let mut all: Vec<&Status> = self.statuses.values().collect();
+        all.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        all.into_iter()
     }
 
     /// The status a case may newly be set to: it exists, is not deleted, and is active.
@@ -381,7 +384,7 @@ impl Catalog {
     /// default.
     pub fn from_statuses(list: Vec<Status>) -> Result<Catalog, Error> {
         let mut defaults: [Option<StatusId>; 5] = Default::default();
-        let mut statuses = BTreeMap::new();
+        let mut statuses = IdMap::default();
         for s in list {
             if s.default {
                 let slot = &mut defaults[s.category.index()];
