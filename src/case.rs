@@ -347,6 +347,9 @@ pub(crate) fn normalize_tag(field: &str, tag: &str) -> Result<String, Error> {
 
 /// Checks and normalizes a list of tags.
 pub(crate) fn normalize_tags(field: &str, tags: &[String]) -> Result<Tags, Error> {
+    if tags.is_empty() {
+        return Ok(Tags::default()); // most updates name no tags: no collect, no sort
+    }
     tags.iter().map(|t| normalize_tag(field, t)).collect()
 }
 
