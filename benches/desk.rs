@@ -23,15 +23,16 @@ fn t0() -> Instant {
     "2026-03-02T09:00:00Z".parse().unwrap()
 }
 
-/// A desk of `n` assigned open cases with ids `stride` apart, plus 100 tasks due in 2999:
-/// the next deadline is far away, so nothing falls due while a benchmark advances time.
+/// A desk of `n` assigned open cases with ids `stride` apart (the k-th case has id
+/// `k * stride`, and the same names whatever the stride), plus 100 tasks due in 2999: the
+/// next deadline is far away, so nothing falls due while a benchmark advances time.
 fn big_desk(n: u64, stride: u64) -> Desk {
     let mut desk = Desk::new(Config::default(), t0());
-    for id in (1..=n).map(|k| k * stride) {
+    for k in 1..=n {
         let create = Create {
-            id: Some(id),
-            submitter: format!("requester{}", id % 5000),
-            assignee: Some(format!("agent{}", id % 200)),
+            id: Some(k * stride),
+            submitter: format!("requester{}", k % 5000),
+            assignee: Some(format!("agent{}", k % 200)),
             subject: Some("Printer on fire".to_owned()),
             tags: vec!["hardware".to_owned()],
             ..Create::default()
