@@ -426,8 +426,6 @@ impl Desk {
 
     fn commit(&mut self, at: Instant, changes: Vec<Change>, out: &mut Vec<Event>) {
         out.reserve(changes.len());
-        // A cascade arms a deadline per incident: size the table once.
-        self.deadlines.reserve(changes.len());
         for change in changes {
             let version = match (change.case, change.kinds.first()) {
                 (_, Some(EventKind::Created { view } | EventKind::Imported { view })) => {
