@@ -245,6 +245,19 @@ mod tests {
         assert!("2026-2-28".parse::<Date>().is_err());
         assert!("+2026-02-28".parse::<Date>().is_err());
         assert!("2026-13-01".parse::<Date>().is_err());
+        for bad in [
+            "2026/03/10",
+            "2026-03/10",
+            "2026/03-10",
+            "20260310xx",
+            "2026-03-1x",
+        ] {
+            assert!(bad.parse::<Date>().is_err(), "{bad} was accepted");
+        }
+        assert_eq!(
+            "0000-01-01".parse::<Date>().unwrap().to_string(),
+            "0000-01-01"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! caseflow's integration tests: one binary, so it links once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod desk;
 mod properties;
 mod purity;
 mod scenarios;

@@ -211,3 +211,41 @@ fn replay_from_json_rebuilds_the_desk_and_reports_gaps() {
         err.message()
     );
 }
+
+#[test]
+fn replay_refuses_a_log_that_creates_an_existing_or_purged_id() {
+    let start = t("2026-03-02T08:00:00Z");
+    let mut desk = Desk::new(Config::default(), start);
+    let mut log = Vec::new();
+    for (at, cmd) in [
+        (
+            "2026-03-02T09:00:00Z",
+            json!({"op": "create", "id": 1, "submitter": "r1"}),
+        ),
+        (
+            "2026-03-02T09:00:00Z",
+            json!({"op": "create", "id": 2, "submitter": "r2"}),
+        ),
+        ("2026-03-02T10:00:00Z", json!({"op": "delete", "case": 2})),
+        ("2026-03-02T11:00:00Z", json!({"op": "purge", "case": 2})),
+    ] {
+        log.extend(desk.execute_json(t(at), &cmd).unwrap());
+    }
+    assert_eq!(Desk::replay(Config::default(), start, &log).unwrap(), desk);
+    // The creation of case 1 again, and of the purged case 2 again, as the next event.
+    for (case, of) in [(1, &log[0]), (2, &log[1])] {
+        let mut again = of.clone();
+        again.seq = log.len() as u64 + 1;
+        again.at = t("2026-03-02T12:00:00Z");
+        let mut bad = log.clone();
+        bad.push(again);
+        let err = Desk::replay(Config::default(), start, &bad).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+        assert!(
+            err.message()
+                .contains(&format!("creates case {case}, which exists or existed")),
+            "{}",
+            err.message()
+        );
+    }
+}

@@ -31,7 +31,7 @@ fn zone(name: &str) -> Tz {
 /// (zone, due_date, due_at): each due_at worked out by hand from the offset in force at
 /// local noon that day (the comment), never by chrono.
 #[rustfmt::skip]
-const NOON: [(&str, &str, &str); 40] = [
+const NOON: [(&str, &str, &str); 43] = [
     ("UTC",                 "2026-03-10", "2026-03-10T12:00:00Z"), // +00:00
     ("America/New_York",    "2026-01-15", "2026-01-15T17:00:00Z"), // EST -05:00
     ("America/New_York",    "2026-03-07", "2026-03-07T17:00:00Z"), // EST -05:00, the day before DST
@@ -70,6 +70,10 @@ const NOON: [(&str, &str, &str); 40] = [
     ("Africa/Khartoum",     "2000-01-15", "2000-01-15T10:00:00Z"), // gap at noon: 12:00 +02:00 -> 13:00 +03:00 = 10:00Z
     ("Africa/Khartoum",     "2000-01-16", "2000-01-16T09:00:00Z"), // +03:00
     ("UTC",                 "2026-02-28", "2026-02-28T12:00:00Z"), // +00:00
+    // Gaps at noon west of UTC and before 1970: local mean time ended at 12:00 that day.
+    ("America/Havana",      "1925-07-19", "1925-07-19T17:29:36Z"), // HMT -05:29:36 until 12:00, then -05:00: 12:00 + 5:29:36
+    ("America/Puerto_Rico", "1899-03-28", "1899-03-28T16:24:25Z"), // LMT -04:24:25 until 12:00, then AST -04:00
+    ("America/Adak",        "1900-08-20", "1900-08-20T23:46:38Z"), // LMT -11:46:38 until 12:00, then -11:00
     // Noon twice: the earlier instant.
     ("America/New_York",    "1883-11-18", "1883-11-18T16:56:02Z"), // LMT -04:56:02 until 12:03:58, then EST -05:00 (17:00Z)
     ("Pacific/Kwajalein",   "1969-09-30", "1969-09-30T01:00:00Z"), // +11:00 until Oct 1 00:00, then the 30th again at -12:00 (Oct 1 00:00Z)

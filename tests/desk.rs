@@ -1,0 +1,152 @@
+//! The desk's bookkeeping (see tests/lib.rs): indexes and deadlines in step with the
+//! trash and with closing, and messages that name what was wrong.
+
+use caseflow::{Category, Config, Desk, ErrorCode, Instant, NewStatusPolicy};
+use serde_json::{Value, json};
+
+fn t(s: &str) -> Instant {
+    s.parse().unwrap()
+}
+
+fn run(desk: &mut Desk, at: &str, cmd: Value) {
+    desk.execute_json(t(at), &cmd)
+        .unwrap_or_else(|r| panic!("{cmd}: {}", r.error));
+}
+
+#[test]
+fn a_trashed_case_moved_by_a_status_delete_stays_out_of_queries() {
+    let config = Config::from_value(
+        &json!({"statuses": [{"id": "working", "category": "open", "label": "Working"}]}),
+    )
+    .unwrap();
+    let mut desk = Desk::new(config, t("2026-03-02T08:00:00Z"));
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "create", "id": 1, "submitter": "r1", "assignee": "bob", "status": "working"}),
+    );
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "create", "id": 2, "submitter": "r2", "assignee": "bob", "status": "working"}),
+    );
+    run(
+        &mut desk,
+        "2026-03-02T10:00:00Z",
+        json!({"op": "delete", "case": 2}),
+    );
+    run(
+        &mut desk,
+        "2026-03-02T11:00:00Z",
+        json!({"op": "configure", "delete_status": {"id": "working", "remap_to": "open"}}),
+    );
+
+    // Both moved (the trashed one too, so that it can be restored), only the live one is found.
+    assert_eq!(desk.case(2).unwrap().status(), "open");
+    assert_eq!(desk.ids_with_status("open"), vec![1]);
+    assert_eq!(desk.ids_in_category(Category::Open), vec![1]);
+    assert!(desk.ids_with_status("working").is_empty());
+    assert_eq!(desk.ids_assigned_to("bob"), vec![1]);
+    assert_eq!(
+        desk.count_by_category()[Category::Open as usize],
+        (Category::Open, 1)
+    );
+    assert_eq!(desk.trashed().collect::<Vec<_>>(), vec![2]);
+
+    run(
+        &mut desk,
+        "2026-03-02T12:00:00Z",
+        json!({"op": "restore", "case": 2}),
+    );
+    assert_eq!(desk.ids_with_status("open"), vec![1, 2]);
+    assert_eq!(desk.ids_assigned_to("bob"), vec![1, 2]);
+}
+
+/// A closed case has nothing left to wait for. Built by an import (not by an auto-close
+/// while advancing), so that a desk which re-armed it would fail here instead of looping.
+#[test]
+fn a_closed_case_holds_no_armed_deadline() {
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    let view = json!({"id": 1, "type": "task", "subject": null, "priority": null,
+        "status": "resolved", "closed": true, "requester": "r1", "submitter": "r1",
+        "assignee": "bob", "group": null, "problem": null, "due_date": "2026-03-20",
+        "tags": [], "channel": "api", "follow_up_of": null, "reopens": 0,
+        "created_at": "2026-03-01T09:00:00Z", "updated_at": "2026-03-02T07:00:00Z",
+        "status_changed_at": "2026-03-02T07:00:00Z", "category_changed_at": "2026-03-02T07:00:00Z",
+        "assigned_at": "2026-03-01T09:00:00Z", "resolved_at": "2026-03-02T07:00:00Z",
+        "replied_at": null, "closed_at": "2026-03-02T07:30:00Z", "overdue": false, "version": 4});
+    run(
+        &mut desk,
+        "2026-03-02T08:00:00Z",
+        json!({"op": "import", "view": view}),
+    );
+    assert!(desk.case(1).unwrap().closed());
+    assert_eq!(desk.armed_deadlines(), 0);
+    assert_eq!(desk.next_deadline(), None);
+    // Nor after a change of period or zone, which re-arm waiting cases.
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "configure", "auto_close_after_days": 28, "timezone": "Asia/Tokyo"}),
+    );
+    assert_eq!(desk.armed_deadlines(), 0);
+
+    // The same through a restore.
+    let restored = Desk::restore(&desk.snapshot()).unwrap();
+    assert_eq!(restored.armed_deadlines(), 0);
+    assert_eq!(restored.next_deadline(), None);
+
+    // A trashed case waits for nothing either, until it is restored.
+    run(
+        &mut desk,
+        "2026-03-02T10:00:00Z",
+        json!({"op": "create", "id": 2, "submitter": "r2", "assignee": "bob", "status": "resolved"}),
+    );
+    assert_eq!(desk.armed_deadlines(), 1);
+    run(
+        &mut desk,
+        "2026-03-02T10:00:00Z",
+        json!({"op": "delete", "case": 2}),
+    );
+    assert_eq!(desk.armed_deadlines(), 0);
+}
+
+#[test]
+fn transition_errors_name_the_category_and_the_policy() {
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    let cmd = json!({"op": "create", "id": 1, "submitter": "r1", "status": "pending"});
+    let err = desk
+        .execute_json(t("2026-03-02T09:00:00Z"), &cmd)
+        .unwrap_err()
+        .error;
+    assert_eq!(err.code(), ErrorCode::InvalidTransition);
+    assert_eq!(
+        err.message(),
+        "an unassigned case cannot be in category pending (policy new_iff_unassigned)"
+    );
+    for category in Category::ALL {
+        assert_eq!(category.to_string(), category.as_str());
+        assert_eq!(Category::parse(&category.to_string()), Some(category));
+    }
+    assert_eq!(Category::OnHold.to_string(), "on_hold");
+}
+
+#[test]
+fn the_configuration_reports_its_new_status_policy() {
+    assert_eq!(
+        Config::default().new_status(),
+        NewStatusPolicy::NewIffUnassigned
+    );
+    let config = Config::from_toml("new_status = \"new_only_at_start\"").unwrap();
+    assert_eq!(config.new_status(), NewStatusPolicy::NewOnlyAtStart);
+    let mut desk = Desk::new(config, t("2026-03-02T08:00:00Z"));
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "configure", "new_status": "new_iff_unassigned"}),
+    );
+    assert_eq!(
+        desk.config().new_status(),
+        NewStatusPolicy::NewIffUnassigned
+    );
+}
