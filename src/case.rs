@@ -233,6 +233,49 @@ impl Case {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
+    /// A case created at `at` in `status`: version 1, every instant of its creation `at`
+    /// (`resolved_at` too when the status is in `resolved`), every optional field absent.
+    /// `create` and `follow_up` fill in the rest.
+    pub(crate) fn new(
+        id: CaseId,
+        at: Instant,
+        status: &crate::status::Status,
+        submitter: Name,
+        requester: Name,
+    ) -> Case {
+        Case {
+            id,
+            case_type: None,
+            subject: None,
+            priority: None,
+            status: status.id.clone(),
+            category: status.category,
+            closed: false,
+            requester,
+            submitter,
+            assignee: None,
+            group: None,
+            problem: None,
+            due_date: None,
+            due_at: None,
+            tags: Tags::default(),
+            channel: Channel::default(),
+            follow_up_of: None,
+            reopens: 0,
+            created_at: at,
+            updated_at: at,
+            status_changed_at: at,
+            category_changed_at: at,
+            assigned_at: None,
+            resolved_at: (status.category == Category::Resolved).then_some(at),
+            replied_at: None,
+            closed_at: None,
+            overdue: false,
+            deleted: false,
+            version: 1,
+        }
+    }
+
     /// Derives `due_at` from `due_date` in `zone`; a closed case keeps the one it closed
     /// with (DOMAIN.md 5). The one place this rule lives.
     pub(crate) fn refresh_due_at(&mut self, zone: chrono_tz::Tz) {
@@ -322,6 +365,17 @@ pub(crate) fn check_subject(value: &str) -> Result<(), Error> {
     if n > MAX_SUBJECT_CHARS {
         return Err(Error::input(format!(
             "subject must be at most {MAX_SUBJECT_CHARS} characters, not {n}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks how many tags a case would hold: at most [`MAX_TAGS`]. The one place this
+/// limit is checked, for a creation, an update and an import alike.
+pub(crate) fn check_tag_count(n: usize) -> Result<(), Error> {
+    if n > MAX_TAGS {
+        return Err(Error::input(format!(
+            "tags: a case holds at most {MAX_TAGS} tags, not {n}"
         )));
     }
     Ok(())

@@ -45,14 +45,12 @@ pub struct ReadmeDoctests;
 mod case;
 mod command;
 mod config;
-mod deadline;
 mod desk;
 mod error;
 mod event;
 mod ids;
-mod index;
+mod lifecycle;
 mod scenario;
-mod snapshot;
 mod status;
 mod time;
 
@@ -65,13 +63,13 @@ pub use config::{
     Config, ConfigPatch, DEFAULT_AUTO_CLOSE_DAYS, DEFAULT_AUTOMATION_INTERVAL, NewStatusPolicy,
     StatusDecl, StatusDelete, StatusUpdate,
 };
-pub use desk::{Cascade, Desk, FollowOn, Rejection};
+pub use desk::{Desk, Rejection, SNAPSHOT_VERSION};
 pub use error::{Error, ErrorCode};
 pub use event::{CloseCause, ConfigChanges, Event, EventKind, Groups, StatusCause};
+pub use lifecycle::{Cascade, FollowOn};
 pub use scenario::{
     ScenarioOutcome, ScenarioReport, run_scenario, run_scenario_file, run_scenarios,
 };
-pub use snapshot::SNAPSHOT_VERSION;
 pub use status::{
     Catalog, Category, MAX_LABEL_CHARS, MAX_STATUSES, MAX_STATUSES_PER_CATEGORY, Status, StatusId,
 };

@@ -15,13 +15,14 @@ use std::collections::{BTreeSet, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::store::CaseStore;
 use crate::case::{Case, CaseId, CaseType, Channel, Name, Priority, Tags};
 use crate::command::{Command, Derived};
 use crate::config::{Config, NewStatusPolicy};
-use crate::desk::{Cascade, Desk, FollowOn};
+use crate::desk::Desk;
 use crate::error::Error;
 use crate::event::Groups;
-use crate::ids::CaseStore;
+use crate::lifecycle::{self, Cascade, FollowOn};
 use crate::status::{Catalog, Category, Status, StatusId};
 use crate::time::{Date, Instant};
 
@@ -442,13 +443,13 @@ impl Desk {
             desk.ids.insert(id);
         }
         for id in desk.ids.clone() {
-            desk.sync_deadlines(id, body.now);
+            desk.settle(id, body.now);
         }
         desk.index.rebuild(&desk.cases);
         // Links are checked once every case is in: a problem may have a larger id.
         for id in linked {
             if let Some(case) = desk.cases.get(&id) {
-                desk.check_view_link(case)?;
+                lifecycle::check_view_link(&desk, case)?;
             }
         }
         for (problem, incident) in body.remote_links {
@@ -478,7 +479,7 @@ impl Desk {
                 due_at: Some(due_at),
                 ..Derived::default()
             };
-            self.check_view(&mut case, &given, self.now)?;
+            lifecycle::check_view(&self.config, &mut case, &given, self.now)?;
             cases.push(case);
         }
         Ok(cases)

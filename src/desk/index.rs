@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use roaring::RoaringTreemap;
 
 use crate::case::{Case, CaseId, Name};
-use crate::ids::{CaseStore, IdMap};
+use crate::ids::IdMap;
+
+use super::store::CaseStore;
 use crate::status::StatusId;
 
 /// A set of case ids: a compressed bitmap (roaring), iterated in id order. A host's ids

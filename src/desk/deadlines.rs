@@ -10,16 +10,8 @@ use std::collections::hash_map::Entry;
 
 use crate::case::CaseId;
 use crate::ids::IdMap;
+use crate::lifecycle::deadlines::DeadlineKind;
 use crate::time::Instant;
-
-/// What a deadline does when it fires. The order is the firing order at one instant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum DeadlineKind {
-    /// A resolved case closes.
-    AutoClose,
-    /// A task becomes overdue.
-    Overdue,
-}
 
 /// Deadlines by case (the truth: re-arm and disarm) and by instant (a min-heap to pop).
 ///
@@ -70,7 +62,7 @@ impl Deadlines {
             }
         };
         let mut dropped = false;
-        for kind in [DeadlineKind::AutoClose, DeadlineKind::Overdue] {
+        for kind in DeadlineKind::ALL {
             let (old, new) = (old[kind as usize], want[kind as usize]);
             if old == new {
                 continue;
@@ -111,7 +103,7 @@ impl Deadlines {
     fn prune(&mut self) {
         if self.heap.len() > 2 * self.live + 1024 {
             let live = self.armed.iter().flat_map(|(case, armed)| {
-                [DeadlineKind::AutoClose, DeadlineKind::Overdue]
+                DeadlineKind::ALL
                     .into_iter()
                     .filter_map(move |k| armed[k as usize].map(|t| Reverse((t, k, *case))))
             });

@@ -1,0 +1,276 @@
+//! The desk: one account's configuration and cases, with the host's API and queries.
+//!
+//! A desk runs in steps (`step`): each command, deadline or (later) automation opens one,
+//! asks the lifecycle's pure deciders (`crate::lifecycle`) what happens, and folds the
+//! events in (`fold`), keeping the store, the indexes and the deadline table in step.
+//! `snapshot` writes and restores a whole desk.
+
+mod deadlines;
+mod fold;
+mod index;
+mod snapshot;
+mod step;
+mod store;
+
+use std::collections::BTreeSet;
+
+pub use snapshot::SNAPSHOT_VERSION;
+
+use crate::case::{Case, CaseId};
+use crate::config::Config;
+use crate::error::Error;
+use crate::event::Event;
+use crate::ids::IdMap;
+use crate::lifecycle::{self, Cascade, FollowOn, State};
+use crate::status::Category;
+use crate::time::Instant;
+use deadlines::Deadlines;
+use index::{IdSet, Indexes, sorted};
+use store::CaseStore;
+
+/// A rejected command: why, and the events of the advance to the command's instant,
+/// which happened anyway (DOMAIN.md section 6).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct Rejection {
+    /// Why the command was rejected.
+    pub error: Error,
+    /// Events of deadlines that fell due before the command's instant.
+    pub events: Vec<Event>,
+}
+
+/// An in-memory account: configuration, status catalog, cases, indexes and deadlines.
+///
+/// The desk never reads a clock. It starts at an instant; each command carries its own,
+/// which must not be earlier than the desk's time (`stale_time`). Before a command at T the
+/// desk runs every deadline due at or before T; [`Desk::next_deadline`] tells a host when
+/// to call [`Desk::advance_to`] next.
+///
+/// # Example
+/// ```
+/// use caseflow::{Command, Config, Desk, Instant};
+/// let t = |s: &str| s.parse::<Instant>().unwrap();
+/// let mut desk = Desk::new(Config::default(), t("2026-03-02T09:00:00Z"));
+/// let create = Command::from_json(r#"{"op": "create", "submitter": "r1", "assignee": "bob"}"#).unwrap();
+/// desk.execute(t("2026-03-02T09:00:00Z"), &create).unwrap();
+/// let resolve = Command::from_json(r#"{"op": "update", "case": 1, "status": "resolved"}"#).unwrap();
+/// desk.execute(t("2026-03-02T10:00:00Z"), &resolve).unwrap();
+/// assert_eq!(desk.next_deadline(), Some(t("2026-03-06T10:00:00Z")));
+/// let events = desk.advance_to(t("2026-03-07T00:00:00Z")).unwrap();
+/// assert_eq!(events[0].kind.name(), "closed");
+/// assert!(desk.case(1).unwrap().closed());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Desk {
+    pub(crate) config: Config,
+    pub(crate) now: Instant,
+    pub(crate) seq: u64,
+    pub(crate) cases: CaseStore,
+    /// Every case id, for iteration in id order.
+    pub(crate) ids: IdSet,
+    pub(crate) last_id: CaseId,
+    pub(crate) deadlines: Deadlines,
+    pub(crate) index: Indexes,
+    /// Ids of purged cases: never reused.
+    pub(crate) purged: BTreeSet<CaseId>,
+    pub(crate) cascade_mode: Cascade,
+    /// Follow-on commands not yet taken by the host.
+    pub(crate) follow_ons: Vec<FollowOn>,
+    /// The version each case touched by the step under way has: a case gets one version
+    /// per step (DOMAIN.md section 6). Empty between steps; kept to reuse its memory.
+    pub(crate) touched: IdMap<CaseId, u64>,
+}
+
+impl Desk {
+    /// An empty desk with this configuration, its clock at `start`.
+    pub fn new(config: Config, start: Instant) -> Desk {
+        Desk {
+            config,
+            now: start,
+            seq: 0,
+            cases: CaseStore::default(),
+            ids: IdSet::new(),
+            last_id: 0,
+            deadlines: Deadlines::default(),
+            index: Indexes::default(),
+            purged: BTreeSet::new(),
+            cascade_mode: Cascade::Local,
+            follow_ons: Vec::new(),
+            touched: IdMap::default(),
+        }
+    }
+
+    /// This desk, carrying out problem cascades as `mode` says.
+    pub fn with_cascade(mut self, mode: Cascade) -> Desk {
+        self.cascade_mode = mode;
+        self
+    }
+
+    /// Takes the follow-on commands that steps so far asked the host to route, in order.
+    pub fn take_follow_ons(&mut self) -> Vec<FollowOn> {
+        std::mem::take(&mut self.follow_ons)
+    }
+
+    /// Records that `incident`, held by another desk, is linked to `problem`, held here, so
+    /// that resolving the problem routes a follow-on to it and the problem cannot change
+    /// type. Call it once the incident's desk accepted the link.
+    ///
+    /// # Errors
+    /// `invalid_input` when `incident` is a case of this desk (link it with an update);
+    /// otherwise the link checks of DOMAIN.md section 4: `case_not_found`, `not_a_problem`,
+    /// `problem_resolved`.
+    pub fn link_remote_incident(&mut self, problem: CaseId, incident: CaseId) -> Result<(), Error> {
+        if self.cases.contains_key(&incident) {
+            return Err(Error::input(format!(
+                "case {incident} is on this desk: link it with an update"
+            )));
+        }
+        lifecycle::live_case(self, problem)?;
+        lifecycle::check_link_target(self, incident, problem)?;
+        self.index
+            .incidents
+            .entry(problem)
+            .or_default()
+            .insert(incident);
+        Ok(())
+    }
+
+    /// Forgets a link recorded with [`Desk::link_remote_incident`], when the incident's
+    /// desk unlinked it. Returns whether it was recorded.
+    pub fn unlink_remote_incident(&mut self, problem: CaseId, incident: CaseId) -> bool {
+        let known = !self.cases.contains_key(&incident)
+            && self
+                .index
+                .incidents
+                .get(&problem)
+                .is_some_and(|s| s.contains(&incident));
+        if known {
+            self.index.unlink(problem, incident);
+        }
+        known
+    }
+
+    /// The desk's time: the latest instant it was given.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The `seq` of the last event emitted (0 before any).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The account configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A case by id, trashed ones included (their [`Case::deleted`] is true); `None` for
+    /// ids never used or purged.
+    pub fn case(&self, id: CaseId) -> Option<&Case> {
+        self.cases.get(&id)
+    }
+
+    /// Every case that is not in the trash, in id order.
+    pub fn cases(&self) -> impl Iterator<Item = &Case> {
+        self.ids
+            .iter()
+            .filter_map(|id| self.cases.get(&id))
+            .filter(|c| !c.deleted)
+    }
+
+    /// The ids of the cases in the trash, ascending.
+    pub fn trashed(&self) -> impl Iterator<Item = CaseId> + '_ {
+        self.index.trashed.iter().copied()
+    }
+
+    /// The ids of the cases in `category` (closed ones included), ascending. Like every
+    /// query here it reads an index: its cost is the result's, not the desk's.
+    pub fn ids_in_category(&self, category: Category) -> Vec<CaseId> {
+        let catalog = &self.config.catalog;
+        let statuses = catalog.iter().filter(|s| s.category == category);
+        let sets = statuses.filter_map(|s| self.index.by_status.get(s.id.as_str()));
+        let ids: IdSet = sets.fold(IdSet::new(), |all, set| all | set);
+        ids.into_iter().collect()
+    }
+
+    /// The ids of the cases holding `status` (closed ones included), ascending.
+    pub fn ids_with_status(&self, status: &str) -> Vec<CaseId> {
+        sorted(self.index.by_status.get(status))
+    }
+
+    /// The ids of the cases assigned to `agent`, ascending.
+    pub fn ids_assigned_to(&self, agent: &str) -> Vec<CaseId> {
+        sorted(self.index.by_assignee.get(agent))
+    }
+
+    /// The ids of the cases in `group`, ascending.
+    pub fn ids_in_group(&self, group: &str) -> Vec<CaseId> {
+        sorted(self.index.by_group.get(group))
+    }
+
+    /// How many cases (not in the trash; closed ones included) each category holds.
+    pub fn count_by_category(&self) -> [(Category, usize); 5] {
+        let mut counts = Category::ALL.map(|c| (c, 0));
+        for status in self.config.catalog.iter() {
+            let held = self
+                .index
+                .by_status
+                .get(status.id.as_str())
+                .map_or(0, |s| s.len() as usize);
+            counts[status.category as usize].1 += held;
+        }
+        counts
+    }
+
+    /// The incidents linked to `problem`, in id order, without scanning the desk (on a
+    /// [`Cascade::Routed`] desk, the remote ones recorded too).
+    pub fn incidents_of(&self, problem: CaseId) -> impl Iterator<Item = CaseId> + '_ {
+        self.index
+            .incidents
+            .get(&problem)
+            .into_iter()
+            .flatten()
+            .copied()
+    }
+
+    /// The earliest instant at which something is due; `None` when nothing is waiting.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.first().map(|(t, _, _)| t)
+    }
+
+    /// How many deadlines are armed (auto-closes and overdue tasks).
+    pub fn armed_deadlines(&self) -> usize {
+        self.deadlines.len()
+    }
+}
+
+impl State for Desk {
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn case(&self, id: CaseId) -> Option<&Case> {
+        self.cases.get(&id)
+    }
+
+    fn has_incidents(&self, problem: CaseId) -> bool {
+        self.index.incidents.contains_key(&problem)
+    }
+
+    fn id_taken(&self, id: CaseId) -> bool {
+        self.cases.contains_key(&id) || self.purged.contains(&id)
+    }
+
+    fn last_id(&self) -> CaseId {
+        self.last_id
+    }
+
+    fn cascade_mode(&self) -> Cascade {
+        self.cascade_mode
+    }
+
+    fn open_holders(&self, status: &str) -> Vec<CaseId> {
+        self.index.open_holders(status, &self.cases)
+    }
+}

@@ -1,0 +1,96 @@
+//! What resolving a problem does to its incidents (DOMAIN.md section 4).
+
+use crate::case::{Case, CaseId};
+use crate::command::Command;
+use crate::error::{Error, ErrorCode};
+use crate::event::{EventKind, StatusCause};
+use crate::status::{Category, Status};
+use crate::time::Instant;
+
+use super::{Change, Source, State, default_status, live_case, status_changed};
+
+/// How a desk carries out the cascade of a resolved problem (DOMAIN.md section 4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cascade {
+    /// The desk holds the problem's incidents and resolves them in the problem's own step:
+    /// one atomic step, events in the order DOMAIN.md gives.
+    #[default]
+    Local,
+    /// Cases are sharded across desks: resolving a problem emits one
+    /// `resolve_by_problem` [`FollowOn`] command per linked incident (local or registered
+    /// with [`crate::Desk::link_remote_incident`]), which the host routes to the desk that
+    /// owns the incident. A link to a problem this desk does not hold is taken as validated
+    /// by the host. ARCHITECTURE.md describes what each mode guarantees.
+    Routed,
+}
+
+/// A command a desk asks its host to execute, on whichever desk owns `command.case()`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowOn {
+    /// The instant to execute it at: that of the step that caused it.
+    pub at: Instant,
+    /// The command (`resolve_by_problem`).
+    pub command: Command,
+}
+
+/// The one rule of a cascade for one incident: linked to `problem`, neither resolved nor
+/// closed nor trashed, it moves to `resolved` (resolved's default), cause
+/// `problem_resolved`; the assignee requirement is waived. Anything else is untouched.
+pub(crate) fn resolve_by_problem(
+    incident: &Case,
+    problem: CaseId,
+    resolved: &Status,
+) -> Option<EventKind> {
+    let untouched = incident.closed
+        || incident.deleted
+        || incident.category == Category::Resolved
+        || incident.problem != Some(problem);
+    if untouched {
+        return None;
+    }
+    Some(status_changed(
+        incident,
+        resolved,
+        StatusCause::ProblemResolved,
+        Source::Cascade(problem),
+    ))
+}
+
+/// The follow-on commands a [`Cascade::Routed`] desk emits for a resolved problem: one
+/// per linked incident, ascending.
+pub(crate) fn follow_ons(
+    at: Instant,
+    problem: CaseId,
+    incidents: impl Iterator<Item = CaseId>,
+) -> impl Iterator<Item = FollowOn> {
+    incidents.map(move |case| FollowOn {
+        at,
+        command: Command::ResolveByProblem { case, problem },
+    })
+}
+
+/// A routed `resolve_by_problem` command for one incident of this desk.
+pub(super) fn decide_follow_on(
+    state: &impl State,
+    case: CaseId,
+    problem: CaseId,
+) -> Result<Vec<Change>, Error> {
+    let incident = live_case(state, case)?;
+    // Where the problem lives here, it must really be resolved; a problem on another desk
+    // is vouched for by the host that routed the command.
+    let unresolved = |p: &&Case| !p.closed && p.category != Category::Resolved;
+    if let Some(p) = state.case(problem).filter(unresolved) {
+        return Err(Error::new(
+            ErrorCode::InvalidTransition,
+            format!(
+                "problem {} is not resolved: only its cascade resolves its incidents",
+                p.id
+            ),
+        ));
+    }
+    let resolved = default_status(state, Category::Resolved);
+    Ok(resolve_by_problem(incident, problem, resolved)
+        .map(|kind| Change::of(case, vec![kind]))
+        .into_iter()
+        .collect())
+}

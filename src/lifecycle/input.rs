@@ -1,0 +1,62 @@
+//! The checks that need no state: shapes, lengths, tags (`invalid_input`). They come
+//! first of all checks (DOMAIN.md section 6), before the desk's time is looked at.
+
+use crate::case::{Tags, check_name, check_subject, check_tag_count, normalize_tags};
+use crate::command::Command;
+use crate::error::Error;
+
+/// What the stateless checks hand on to the deciders: the command's tags, normalized
+/// once (lowercased, sorted, without duplicates).
+#[derive(Debug, Default)]
+pub(crate) struct Input {
+    /// `create`: the case's tags; `update`: the tags to add.
+    pub(crate) tags: Tags,
+    /// `update`: the tags to remove.
+    pub(crate) untags: Tags,
+}
+
+/// Checks a command's shape and normalizes its tags.
+pub(crate) fn check_input(command: &Command) -> Result<Input, Error> {
+    let zero = |field: &str| Error::input(format!("{field}: case ids start at 1"));
+    let mut input = Input::default();
+    match command {
+        Command::Create(c) => {
+            if c.id == Some(0) {
+                return Err(zero("id"));
+            }
+            check_name("submitter", &c.submitter)?;
+            for (field, v) in [
+                ("requester", &c.requester),
+                ("assignee", &c.assignee),
+                ("group", &c.group),
+            ] {
+                if let Some(v) = v {
+                    check_name(field, v)?;
+                }
+            }
+            if let Some(s) = &c.subject {
+                check_subject(s)?;
+            }
+            input.tags = normalize_tags("tags", &c.tags)?;
+            check_tag_count(input.tags.len())?;
+        }
+        Command::Update(u) => {
+            for (field, v) in [("assignee", &u.assignee), ("group", &u.group)] {
+                if let Some(Some(v)) = v {
+                    check_name(field, v)?;
+                }
+            }
+            if let Some(Some(s)) = &u.subject {
+                check_subject(s)?;
+            }
+            input.tags = normalize_tags("add_tags", &u.add_tags)?;
+            input.untags = normalize_tags("remove_tags", &u.remove_tags)?;
+            if let Some(t) = input.tags.iter().find(|t| input.untags.contains(t)) {
+                return Err(Error::input(format!("tag `{t}` is both added and removed")));
+            }
+        }
+        Command::FollowUp { id: Some(0), .. } => return Err(zero("id")),
+        _ => {}
+    }
+    Ok(input)
+}
