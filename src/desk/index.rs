@@ -1,4 +1,4 @@
-//! The desk's secondary indexes, kept in step with every event by `Desk::apply`, so that
+//! The desk's secondary indexes, kept in step with every event by the desk's fold, so that
 //! no query and no rule scans all cases.
 //!
 //! The query indexes hold live cases only (a trashed case leaves them); closed cases stay
