@@ -288,6 +288,9 @@ impl Case {
     /// applied when the event was decided, so replaying events rebuilds the case exactly.
     /// `due_at` is derived by the desk, which knows the time zone.
     pub(crate) fn apply(&mut self, at: Instant, version: u64, kind: &EventKind) {
+        if !kind.changes_case() {
+            return;
+        }
         self.version = version;
         self.updated_at = at;
         match kind {
@@ -343,6 +346,11 @@ impl Case {
             EventKind::Created { .. }
             | EventKind::Imported { .. }
             | EventKind::ConfigChanged { .. }
+            | EventKind::RulesReplaced { .. }
+            | EventKind::RuleFired { .. }
+            | EventKind::RuleFailed { .. }
+            | EventKind::RuleDisabled { .. }
+            | EventKind::Notification { .. }
             | EventKind::Purged {} => {}
         }
     }

@@ -58,8 +58,17 @@ pub enum ErrorCode {
     StatusInUse,
     /// A category's default cannot be deactivated or deleted (409).
     DefaultStatus,
-    /// A count limit was reached (422).
+    /// A count limit was reached (422); in `rule_failed`, an automation's 100 firings on
+    /// one case.
     LimitExceeded,
+    /// A rule's script does not compile (when rules load; 422).
+    ScriptCompile,
+    /// A rule's script failed at run time (in `rule_failed`).
+    ScriptRuntime,
+    /// A rule's script hit a limit (in `rule_failed`).
+    ScriptLimit,
+    /// The lifecycle refused a rule's actions (in `rule_failed`).
+    ActionRejected,
 }
 
 impl ErrorCode {
@@ -91,6 +100,10 @@ impl ErrorCode {
             ErrorCode::StatusInUse => "status_in_use",
             ErrorCode::DefaultStatus => "default_status",
             ErrorCode::LimitExceeded => "limit_exceeded",
+            ErrorCode::ScriptCompile => "script_compile",
+            ErrorCode::ScriptRuntime => "script_runtime",
+            ErrorCode::ScriptLimit => "script_limit",
+            ErrorCode::ActionRejected => "action_rejected",
         }
     }
 }

@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Case, CaseId, CaseType, Priority};
-use crate::config::NewStatusPolicy;
+use crate::config::{NewStatusPolicy, RuleKind};
+use crate::error::ErrorCode;
 use crate::status::{Category, Status, StatusId};
 use crate::time::{Date, Instant};
 
@@ -171,6 +172,28 @@ pub enum EventKind {
     TaskOverdue { due_at: Instant },
     /// The account configuration changed.
     ConfigChanged { changes: Box<ConfigChanges> },
+    /// A rule fired on the case: its changes and notifications follow.
+    RuleFired { rule: String, kind: RuleKind },
+    /// A rule failed on the case and changed nothing.
+    RuleFailed {
+        rule: String,
+        kind: RuleKind,
+        code: ErrorCode,
+        message: String,
+        line: Option<u32>,
+        column: Option<u32>,
+    },
+    /// A rule was disabled after too many consecutive limit failures, this case's last.
+    RuleDisabled { rule: String, kind: RuleKind },
+    /// A message for the host to deliver.
+    Notification {
+        rule: String,
+        target: String,
+        message: String,
+    },
+    /// The host replaced the account's rules (`case` is null): their declarations, in
+    /// order. Firing counts and disabled rules start afresh.
+    RulesReplaced { rules: Vec<serde_json::Value> },
 }
 
 impl EventKind {
@@ -196,6 +219,24 @@ impl EventKind {
             EventKind::Purged {} => "purged",
             EventKind::TaskOverdue { .. } => "task_overdue",
             EventKind::ConfigChanged { .. } => "config_changed",
+            EventKind::RuleFired { .. } => "rule_fired",
+            EventKind::RuleFailed { .. } => "rule_failed",
+            EventKind::RuleDisabled { .. } => "rule_disabled",
+            EventKind::Notification { .. } => "notification",
+            EventKind::RulesReplaced { .. } => "rules_replaced",
         }
+    }
+
+    /// Whether the event changes its case: false for what rules report about it
+    /// (`rule_fired`, `rule_failed`, `rule_disabled`, `notification`), which neither bump
+    /// its version nor its `updated_at`.
+    pub fn changes_case(&self) -> bool {
+        !matches!(
+            self,
+            EventKind::RuleFired { .. }
+                | EventKind::RuleFailed { .. }
+                | EventKind::RuleDisabled { .. }
+                | EventKind::Notification { .. }
+        )
     }
 }

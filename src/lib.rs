@@ -50,6 +50,7 @@ mod error;
 mod event;
 mod ids;
 mod lifecycle;
+mod rules;
 mod scenario;
 mod status;
 mod time;
@@ -60,13 +61,15 @@ pub use case::{
 };
 pub use command::{Command, Create, Import, Update};
 pub use config::{
-    Config, ConfigPatch, DEFAULT_AUTO_CLOSE_DAYS, DEFAULT_AUTOMATION_INTERVAL, NewStatusPolicy,
-    StatusDecl, StatusDelete, StatusUpdate,
+    Config, ConfigPatch, DEFAULT_AUTO_CLOSE_DAYS, DEFAULT_AUTOMATION_INTERVAL, Field,
+    MAX_RULE_NAME_CHARS, NewStatusPolicy, Rule, RuleKind, Rules, StatusDecl, StatusDelete,
+    StatusUpdate,
 };
-pub use desk::{Desk, Rejection, SNAPSHOT_VERSION};
+pub use desk::{Desk, Explanation, Rejection, RuleStats, SNAPSHOT_VERSION};
 pub use error::{Error, ErrorCode};
 pub use event::{CloseCause, ConfigChanges, Event, EventKind, Groups, StatusCause};
 pub use lifecycle::{Cascade, FollowOn};
+pub use rules::MAX_AUTOMATION_FIRINGS;
 pub use scenario::{
     ScenarioOutcome, ScenarioReport, run_scenario, run_scenario_file, run_scenarios,
 };

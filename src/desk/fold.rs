@@ -32,6 +32,9 @@ impl Desk {
             desk.seq = event.seq;
             desk.absorb(event);
         }
+        // Every sweep up to the last event has run.
+        let now = desk.now;
+        desk.reschedule_sweeps(now);
         Ok(desk)
     }
 
@@ -67,8 +70,13 @@ impl Desk {
 
     /// Folds one event in, then re-arms the deadlines it may have moved.
     pub(crate) fn absorb(&mut self, event: &Event) {
-        let before = (self.config.timezone, self.config.auto_close_after_days);
+        let before = (
+            self.config.timezone,
+            self.config.auto_close_after_days,
+            self.config.automation_interval_minutes,
+        );
         self.fold(event);
+        self.fold_rule_event(event);
         let at = event.at;
         match event.case {
             Some(id) => self.settle(id, at),
@@ -77,6 +85,9 @@ impl Desk {
                     for id in self.index.dated.clone() {
                         self.settle(id, at);
                     }
+                }
+                if before.2 != self.config.automation_interval_minutes {
+                    self.reschedule_sweeps(at);
                 }
                 if before.1 != self.config.auto_close_after_days {
                     let waiting: Vec<CaseId> =

@@ -8,12 +8,14 @@
 mod deadlines;
 mod fold;
 mod index;
+mod rules;
 mod snapshot;
 mod step;
 mod store;
 
 use std::collections::BTreeSet;
 
+pub use rules::{Explanation, RuleStats};
 pub use snapshot::SNAPSHOT_VERSION;
 
 use crate::case::{Case, CaseId};
@@ -76,15 +78,20 @@ pub struct Desk {
     pub(crate) cascade_mode: Cascade,
     /// Follow-on commands not yet taken by the host.
     pub(crate) follow_ons: Vec<FollowOn>,
-    /// The version each case touched by the step under way has: a case gets one version
-    /// per step (DOMAIN.md section 6). Empty between steps; kept to reuse its memory.
-    pub(crate) touched: IdMap<CaseId, u64>,
+    /// Each case the step under way touched: its version in the step (one per step,
+    /// DOMAIN.md section 6) and what it was at the start of the step. Empty between
+    /// steps; kept to reuse its memory.
+    pub(crate) touched: IdMap<CaseId, step::Touch>,
+    /// The next sweep of automations; none when no automation is enabled.
+    pub(crate) next_sweep: Option<Instant>,
+    pub(crate) rule_state: rules::RuleState,
+    pub(crate) stats: rules::Stats,
 }
 
 impl Desk {
     /// An empty desk with this configuration, its clock at `start`.
     pub fn new(config: Config, start: Instant) -> Desk {
-        Desk {
+        let mut desk = Desk {
             config,
             now: start,
             seq: 0,
@@ -97,7 +104,12 @@ impl Desk {
             cascade_mode: Cascade::Local,
             follow_ons: Vec::new(),
             touched: IdMap::default(),
-        }
+            next_sweep: None,
+            rule_state: rules::RuleState::default(),
+            stats: rules::Stats::default(),
+        };
+        desk.reschedule_sweeps(start);
+        desk
     }
 
     /// This desk, carrying out problem cascades as `mode` says.
@@ -234,9 +246,14 @@ impl Desk {
             .copied()
     }
 
-    /// The earliest instant at which something is due; `None` when nothing is waiting.
+    /// The earliest instant at which something is due (a deadline, or a sweep of the
+    /// automations); `None` when nothing is waiting.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.first().map(|(t, _, _)| t)
+        let deadline = self.deadlines.first().map(|(t, _, _)| t);
+        match (deadline, self.next_sweep) {
+            (Some(d), Some(s)) => Some(d.min(s)),
+            (d, s) => d.or(s),
+        }
     }
 
     /// How many deadlines are armed (auto-closes and overdue tasks).

@@ -2,19 +2,22 @@
 //! one case, with everything it causes.
 //!
 //! A step starts from a decision of the lifecycle (`crate::lifecycle::decide`, or a
-//! deadline's `fire`), commits its changes in order, then works through what they cause:
-//! today the cascade of a resolved problem, which is carried out only if the problem is
-//! still resolved when its turn comes; the rule engine adds each changed case's triggers
-//! to the same queue, before the cascade and after each incident. Every case the step
-//! touches gets one version, however many changes touch it.
+//! deadline's `fire`) or a rule's firing, commits its changes in order, then works
+//! through a queue of what they cause: the changed case's triggers, then the cascade of a
+//! problem that entered `resolved`, carried out only if the problem is still resolved
+//! after its triggers, each incident followed by its own triggers. Every case the step
+//! touches gets one version, however many changes touch it, and the step remembers what
+//! each case was at its start (for the `changed` guard).
 
 use std::collections::VecDeque;
 
-use crate::case::CaseId;
+use crate::case::{Case, CaseId};
 use crate::command::Command;
+use crate::config::RuleKind;
 use crate::error::{Error, ErrorCode};
 use crate::event::{Event, EventKind};
 use crate::ids::IdMap;
+use crate::lifecycle::deadlines::DeadlineKind;
 use crate::lifecycle::{self, Cascade, Change, Decision, check_input, deadlines};
 use crate::status::Category;
 use crate::time::Instant;
@@ -22,9 +25,23 @@ use crate::time::Instant;
 use super::{Desk, Rejection};
 
 /// What a step still has to do after its decision's changes, in order.
-enum Work {
+pub(crate) enum Work {
+    /// The trigger pass of a case the step created or changed.
+    Triggers(CaseId),
     /// The cascade of a problem that entered `resolved` (DOMAIN.md section 4).
     Cascade(CaseId),
+}
+
+/// A case the step under way touched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Touch {
+    /// Its version in this step.
+    pub(crate) version: u64,
+    /// The case at the start of the step, kept while the desk has triggers (they compare
+    /// with it); `None` otherwise, and for a case the step created.
+    pub(crate) before: Option<Box<Case>>,
+    /// Whether the step created it.
+    pub(crate) created: bool,
 }
 
 /// `touched` keeps its memory between steps up to this many entries; a larger table (left
@@ -102,35 +119,72 @@ impl Desk {
         Ok(())
     }
 
-    /// Fires every deadline due at or before `until`, each as its own step stamped with its
-    /// own instant: auto-closes, then overdue tasks, by ascending case id at one instant.
+    /// Fires every deadline and sweep due at or before `until`, each as its own step (a
+    /// sweep, as one step per firing) stamped with its own instant. At one instant:
+    /// auto-closes, then overdue tasks, by ascending case id, then the sweep.
     fn run_due(&mut self, until: Instant, events: &mut Vec<Event>) {
-        while let Some((at, kind, id)) = self.deadlines.first().filter(|(t, _, _)| *t <= until) {
-            // Disarm first: whatever the step does, this deadline never fires twice.
-            self.deadlines.disarm(id, kind);
-            self.now = self.now.max(at);
-            let Some(event) = self.cases.get(&id).and_then(|c| deadlines::fire(c, kind)) else {
-                continue;
-            };
-            self.run_step(
-                at,
-                Decision::from(vec![Change::of(id, vec![event])]),
-                events,
-            );
+        loop {
+            let deadline = self.deadlines.first().filter(|(t, _, _)| *t <= until);
+            let sweep = self.next_sweep.filter(|t| *t <= until);
+            match (deadline, sweep) {
+                (Some((at, kind, id)), s) if s.is_none_or(|s| at <= s) => {
+                    // Disarm first: whatever the step does, this deadline never fires twice.
+                    self.deadlines.disarm(id, kind);
+                    self.now = self.now.max(at);
+                    let Some(event) = self.cases.get(&id).and_then(|c| deadlines::fire(c, kind))
+                    else {
+                        continue;
+                    };
+                    let decision = Decision::from(vec![Change::of(id, vec![event])]);
+                    // An overdue task runs its triggers; an auto-close does not.
+                    let decision = match kind {
+                        DeadlineKind::Overdue => decision.with_triggers(),
+                        DeadlineKind::AutoClose => decision,
+                    };
+                    self.run_step(at, decision, events);
+                }
+                (_, Some(at)) => {
+                    self.now = self.now.max(at);
+                    let interval = self.config.automation_interval_minutes;
+                    self.next_sweep = Some(super::rules::sweep_after(at, interval));
+                    self.sweep(at, events);
+                }
+                (_, None) => return,
+            }
         }
     }
 
     /// One step at `at`: the decision's changes, then the work they cause.
-    fn run_step(&mut self, at: Instant, decision: Decision, out: &mut Vec<Event>) {
+    pub(crate) fn run_step(&mut self, at: Instant, decision: Decision, out: &mut Vec<Event>) {
         out.reserve(decision.changes.len());
-        for change in decision.changes {
-            self.commit(at, change, out);
-        }
         let mut work = VecDeque::new();
+        for change in decision.changes {
+            let case = change.case;
+            self.commit(at, change, out);
+            if decision.triggers
+                && let Some(id) = case
+                && !work
+                    .iter()
+                    .any(|w| matches!(w, Work::Triggers(t) if *t == id))
+            {
+                work.push_back(Work::Triggers(id));
+            }
+        }
         work.extend(decision.resolved_problem.map(Work::Cascade));
+        self.finish_step(at, work, out);
+    }
+
+    /// Works through a step's queue, then closes the step.
+    pub(crate) fn finish_step(
+        &mut self,
+        at: Instant,
+        mut work: VecDeque<Work>,
+        out: &mut Vec<Event>,
+    ) {
         while let Some(next) = work.pop_front() {
             match next {
-                Work::Cascade(problem) => self.cascade(at, problem, out),
+                Work::Triggers(id) => self.run_triggers(at, id, &mut work, out),
+                Work::Cascade(problem) => self.cascade(at, problem, &mut work, out),
             }
         }
         if self.touched.capacity() > TOUCHED_KEPT {
@@ -145,7 +199,12 @@ impl Desk {
     fn commit(&mut self, at: Instant, change: Change, out: &mut Vec<Event>) {
         let version = match (change.case, change.kinds.first()) {
             (Some(id), Some(EventKind::Created { view } | EventKind::Imported { view })) => {
-                self.touched.insert(id, view.version);
+                let touch = Touch {
+                    version: view.version,
+                    before: None,
+                    created: true,
+                };
+                self.touched.insert(id, touch);
                 Some(view.version)
             }
             (Some(id), _) => Some(self.step_version(id)),
@@ -158,18 +217,36 @@ impl Desk {
 
     /// The version `id` has in the step under way: one more than before the step, however
     /// many changes of the step touch it.
-    fn step_version(&mut self, id: CaseId) -> u64 {
-        let before = self.cases.get(&id).map_or(0, |c| c.version);
-        *self.touched.entry(id).or_insert(before + 1)
+    pub(crate) fn step_version(&mut self, id: CaseId) -> u64 {
+        if let Some(touch) = self.touched.get(&id) {
+            return touch.version;
+        }
+        let case = self.cases.get(&id);
+        let keep = self.config.rules.has(RuleKind::Trigger);
+        let touch = Touch {
+            version: case.map_or(0, |c| c.version) + 1,
+            before: case.filter(|_| keep).map(|c| Box::new(c.clone())),
+            created: false,
+        };
+        let version = touch.version;
+        self.touched.insert(id, touch);
+        version
     }
 
     /// The cascade of `problem`, resolved earlier in this step (DOMAIN.md section 4), if
     /// it is still resolved: on a [`Cascade::Local`] desk each linked incident, by
-    /// ascending id, is decided by `resolve_by_problem` and committed at once (deciding
-    /// them all first would read every incident's row in one pass and write it in
-    /// another, and 200,000 incidents do not stay in the cache between the two); on a
-    /// [`Cascade::Routed`] desk, one follow-on command per incident for the host.
-    fn cascade(&mut self, at: Instant, problem: CaseId, out: &mut Vec<Event>) {
+    /// ascending id, is decided by `resolve_by_problem`, committed at once (deciding them
+    /// all first would read every incident's row in one pass and write it in another, and
+    /// 200,000 incidents do not stay in the cache between the two) and followed by its
+    /// triggers; on a [`Cascade::Routed`] desk, one follow-on command per incident for the
+    /// host.
+    fn cascade(
+        &mut self,
+        at: Instant,
+        problem: CaseId,
+        work: &mut VecDeque<Work>,
+        out: &mut Vec<Event>,
+    ) {
         let still_resolved = self
             .cases
             .get(&problem)
@@ -183,10 +260,10 @@ impl Desk {
             self.follow_ons.extend(follow_ons);
             return;
         }
-        // Taken out while the incidents change, put back as it was: a status change
-        // touches no link.
-        let Some(linked) = self.index.incidents.remove(&problem) else {
-            return;
+        // A copy of the ids: the incidents' triggers may unlink some while the cascade runs.
+        let linked: Vec<CaseId> = match self.index.incidents.get(&problem) {
+            Some(set) => set.iter().copied().collect(),
+            None => return,
         };
         let resolved = self
             .config
@@ -195,20 +272,20 @@ impl Desk {
             .clone();
         out.reserve(linked.len());
         self.deadlines.reserve(linked.len());
-        for &id in &linked {
+        for id in linked {
             let Some(incident) = self.cases.get(&id) else {
                 continue; // recorded by `link_remote_incident`: held by another desk
             };
             if let Some(kind) = lifecycle::resolve_by_problem(incident, problem, &resolved) {
                 let version = Some(self.step_version(id));
                 self.emit(at, Some(id), version, kind, out);
+                self.run_triggers(at, id, work, out);
             }
         }
-        self.index.incidents.insert(problem, linked);
     }
 
     /// Gives one event of a committed change the next `seq`, folds it in and records it.
-    fn emit(
+    pub(crate) fn emit(
         &mut self,
         at: Instant,
         case: Option<CaseId>,

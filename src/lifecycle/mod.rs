@@ -24,7 +24,7 @@ mod input;
 
 pub use cascade::{Cascade, FollowOn};
 pub(crate) use cascade::{follow_ons, resolve_by_problem};
-pub(crate) use change::Edit;
+pub(crate) use change::{Edit, edit};
 pub(crate) use import::{check_view, check_view_link};
 pub(crate) use input::{Input, check_input};
 
@@ -107,12 +107,15 @@ impl Change {
     }
 }
 
-/// What a command decided: its changes, in order, and the problem it resolved, whose
-/// cascade (DOMAIN.md section 4) the step carries out after the problem's own changes.
+/// What a command decided: its changes, in order; the problem it resolved, whose cascade
+/// (DOMAIN.md section 4) the step carries out after the problem's own changes and
+/// triggers; and whether the changed cases' triggers run (DOMAIN.md section 7: not after
+/// `import`, trash commands, configuration changes or an auto-close).
 #[derive(Debug, Default)]
 pub(crate) struct Decision {
     pub(crate) changes: Vec<Change>,
     pub(crate) resolved_problem: Option<CaseId>,
+    pub(crate) triggers: bool,
 }
 
 impl From<Vec<Change>> for Decision {
@@ -120,12 +123,42 @@ impl From<Vec<Change>> for Decision {
         Decision {
             changes,
             resolved_problem: None,
+            triggers: false,
         }
+    }
+}
+
+impl Decision {
+    /// The same decision, running the changed cases' triggers.
+    pub(crate) fn with_triggers(mut self) -> Decision {
+        self.triggers = true;
+        self
     }
 }
 
 /// Decides one command at `at`, whose stateless checks `input` passed.
 pub(crate) fn decide(
+    state: &impl State,
+    at: Instant,
+    command: &Command,
+    input: &Input,
+) -> Result<Decision, Error> {
+    let triggers = matches!(
+        command,
+        Command::Create(_)
+            | Command::Update(_)
+            | Command::RequesterReply { .. }
+            | Command::FollowUp { .. }
+            | Command::ResolveByProblem { .. }
+    );
+    let decision = decide_changes(state, at, command, input)?;
+    Ok(Decision {
+        triggers,
+        ..decision
+    })
+}
+
+fn decide_changes(
     state: &impl State,
     at: Instant,
     command: &Command,

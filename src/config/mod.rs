@@ -1,6 +1,11 @@
 //! Account configuration (DOMAIN.md section 8): parsed from TOML or JSON, validated with
 //! every problem reported at once, and changed at run time by `configure` patches.
 
+mod rules;
+
+pub(crate) use rules::{Actions, Measure, Piece, Test};
+pub use rules::{Field, MAX_RULE_NAME_CHARS, Rule, RuleKind, Rules};
+
 use std::collections::BTreeMap;
 
 use chrono_tz::Tz;
@@ -56,6 +61,7 @@ pub struct Config {
     pub(crate) automation_interval_minutes: u32,
     pub(crate) groups: Option<Groups>,
     pub(crate) catalog: Catalog,
+    pub(crate) rules: Rules,
 }
 
 impl Default for Config {
@@ -67,6 +73,7 @@ impl Default for Config {
             automation_interval_minutes: DEFAULT_AUTOMATION_INTERVAL,
             groups: None,
             catalog: Catalog::default(),
+            rules: Rules::default(),
         }
     }
 }
@@ -97,12 +104,17 @@ impl Config {
     /// # Errors
     /// `invalid_config`, listing every problem found, each naming its key.
     pub fn from_value(value: &Value) -> Result<Config, Error> {
-        let patch = ConfigPatch::parse(value, PatchKind::Account)?;
+        let (patch, mut problems) = ConfigPatch::parse_all(value, PatchKind::Account)?;
         let mut config = Config::default();
-        let mut problems = Vec::new();
         for status in &patch.statuses {
             if let Err(e) = config.catalog.add(status.clone()) {
                 problems.push(format!("statuses: {}", e.message()));
+            }
+        }
+        if let Some(rules) = &patch.rules {
+            match Rules::parse(rules, &config.catalog) {
+                Ok(rules) => config.rules = rules,
+                Err(found) => problems.extend(found),
             }
         }
         if !problems.is_empty() {
@@ -140,6 +152,11 @@ impl Config {
     /// The status catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// The automation rules, in list order.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// The auto-close period in seconds.
@@ -276,6 +293,8 @@ pub struct ConfigPatch {
     pub(crate) update_status: Option<StatusUpdate>,
     pub(crate) set_default: Option<String>,
     pub(crate) delete_status: Option<StatusDelete>,
+    /// An account configuration's `rules`, parsed once the catalog is known.
+    pub(crate) rules: Option<Value>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -289,6 +308,16 @@ pub(crate) enum PatchKind {
 impl ConfigPatch {
     /// Parses the keys of `value`, collecting every problem.
     pub(crate) fn parse(value: &Value, kind: PatchKind) -> Result<ConfigPatch, Error> {
+        let (patch, problems) = ConfigPatch::parse_all(value, kind)?;
+        if problems.is_empty() {
+            Ok(patch)
+        } else {
+            Err(Error::config(problems.join("; ")))
+        }
+    }
+
+    /// Parses the keys of `value`: what parsed, and the problems of the rest.
+    fn parse_all(value: &Value, kind: PatchKind) -> Result<(ConfigPatch, Vec<String>), Error> {
         let Some(map) = value.as_object() else {
             return Err(Error::config("the configuration must be a table of keys"));
         };
@@ -320,20 +349,25 @@ impl ConfigPatch {
                 ("delete_status", PatchKind::Configure) => {
                     typed(v).map(|d| p.delete_status = Some(d))
                 }
-                ("rules" | "limits", _) => {
-                    Err("automation rules are not supported by this version of caseflow".to_owned())
+                ("rules", PatchKind::Account) => {
+                    p.rules = Some(v.clone());
+                    Ok(())
                 }
+                ("rules", PatchKind::Configure) => Err(
+                    "rules are not changed by configure: the host replaces them (Desk::replace_rules)"
+                        .to_owned(),
+                ),
+                ("limits", _) => Err(
+                    "script limits apply to scripts, which this version of caseflow does not run"
+                        .to_owned(),
+                ),
                 _ => Err("unknown key".to_owned()),
             };
             if let Err(why) = result {
                 problems.push(format!("{key}: {why}"));
             }
         }
-        if problems.is_empty() {
-            Ok(p)
-        } else {
-            Err(Error::config(problems.join("; ")))
-        }
+        Ok((p, problems))
     }
 
     fn apply_scalars(&self, config: &mut Config) {
@@ -443,7 +477,8 @@ mod tests {
     fn every_problem_is_reported_at_once() {
         let err = Config::from_json(
             r#"{"timezone": "Nowhere/Land", "auto_close_after_days": 29,
-                "new_status": "sometimes", "colour": "blue", "rules": []}"#,
+                "new_status": "sometimes", "colour": "blue", "limits": {},
+                "rules": [{"name": "r", "kind": "sometimes", "then": {"add_tags": ["x"]}}]}"#,
         )
         .unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidConfig);
@@ -452,7 +487,8 @@ mod tests {
             "auto_close_after_days",
             "new_status",
             "colour",
-            "rules",
+            "limits",
+            "rules: r: kind",
         ] {
             assert!(
                 err.message().contains(key),

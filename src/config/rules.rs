@@ -1,0 +1,779 @@
+//! The account's automation rules as declared (SCRIPTING.md, "Declaring rules"): names,
+//! kinds, guards (`when`) and declarative actions (`then`), parsed and checked when the
+//! configuration loads, every problem reported at once. Evaluating them is the rule
+//! engine's job (`crate::rules`).
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::case::{CaseType, Channel, MAX_NAME_CHARS, Priority, Tags, check_name, normalize_tags};
+use crate::status::{Catalog, Category, StatusId};
+use crate::time::Date;
+
+/// Longest rule name, in Unicode scalar values.
+pub const MAX_RULE_NAME_CHARS: usize = 64;
+
+/// When a rule runs (DOMAIN.md section 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// After every step that created or changed a case.
+    Trigger,
+    /// At every sweep, on every case that is neither closed nor trashed.
+    Automation,
+}
+
+impl RuleKind {
+    /// `"trigger"` or `"automation"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::Trigger => "trigger",
+            RuleKind::Automation => "automation",
+        }
+    }
+}
+
+/// One rule: a name, a kind, a guard and its actions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub(crate) name: Arc<str>,
+    pub(crate) kind: RuleKind,
+    pub(crate) enabled: bool,
+    pub(crate) when: Vec<Test>,
+    pub(crate) then: Actions,
+    /// The declaration as given, for `rules_replaced` events and snapshots.
+    pub(crate) declared: Value,
+}
+
+impl Rule {
+    /// The rule's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Trigger or automation.
+    pub fn kind(&self) -> RuleKind {
+        self.kind
+    }
+
+    /// Whether the rule runs (`enabled = false` keeps it loaded but idle).
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// The rule as declared (a JSON object).
+    pub fn declared(&self) -> &Value {
+        &self.declared
+    }
+}
+
+/// An account's rules, in list order. Cloning shares them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rules(pub(crate) Arc<[Rule]>);
+
+impl Rules {
+    /// Parses a list of rule declarations (the `rules` key, as JSON) against a catalog.
+    ///
+    /// # Errors
+    /// Every problem found, each as `rules: NAME: KEY: why`.
+    pub(crate) fn parse(value: &Value, catalog: &Catalog) -> Result<Rules, Vec<String>> {
+        let Some(list) = value.as_array() else {
+            return Err(vec!["rules: must be a list of rule tables".to_owned()]);
+        };
+        let mut problems = Vec::new();
+        let mut rules: Vec<Rule> = Vec::with_capacity(list.len());
+        for (i, decl) in list.iter().enumerate() {
+            match parse_rule(decl, catalog) {
+                Ok(rule) => {
+                    if rules.iter().any(|r| r.name == rule.name) {
+                        problems.push(format!("rules: {}: name: used by another rule", rule.name));
+                    }
+                    rules.push(rule);
+                }
+                Err(mut found) => {
+                    let who = decl
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| format!("rule {}", i + 1), short);
+                    problems.extend(found.drain(..).map(|p| format!("rules: {who}: {p}")));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(Rules(rules.into()))
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The rules, in list order.
+    pub fn iter(&self) -> impl Iterator<Item = &Rule> {
+        self.0.iter()
+    }
+
+    /// How many rules there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no rule.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether any enabled rule is of this kind.
+    pub(crate) fn has(&self, kind: RuleKind) -> bool {
+        self.0.iter().any(|r| r.enabled && r.kind == kind)
+    }
+
+    /// The declarations, as `rules_replaced` and snapshots carry them.
+    pub(crate) fn declared(&self) -> Vec<Value> {
+        self.0.iter().map(|r| r.declared.clone()).collect()
+    }
+}
+
+/// A prefix of user text for a message: at most 64 characters.
+fn short(s: &str) -> String {
+    let mut out: String = s.chars().take(64).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+fn parse_rule(decl: &Value, catalog: &Catalog) -> Result<Rule, Vec<String>> {
+    let Some(map) = decl.as_object() else {
+        return Err(vec!["must be a table".to_owned()]);
+    };
+    let mut problems = Vec::new();
+    let name = match map.get("name").and_then(Value::as_str) {
+        Some(n) if (1..=MAX_RULE_NAME_CHARS).contains(&n.chars().count()) => Arc::from(n),
+        Some(_) => {
+            problems.push(format!(
+                "name: must be 1 to {MAX_RULE_NAME_CHARS} characters"
+            ));
+            Arc::from("")
+        }
+        None => {
+            problems.push("name: required, a string".to_owned());
+            Arc::from("")
+        }
+    };
+    let kind = match map.get("kind").map(RuleKind::deserialize) {
+        Some(Ok(kind)) => Some(kind),
+        Some(Err(_)) => {
+            problems.push("kind: must be \"trigger\" or \"automation\"".to_owned());
+            None
+        }
+        None => {
+            problems.push("kind: required, \"trigger\" or \"automation\"".to_owned());
+            None
+        }
+    };
+    let enabled = match map.get("enabled") {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            problems.push("enabled: must be true or false".to_owned());
+            true
+        }
+    };
+    for key in map.keys() {
+        if !matches!(
+            key.as_str(),
+            "name" | "kind" | "enabled" | "when" | "then" | "script" | "source"
+        ) {
+            problems.push(format!("{}: unknown key", short(key)));
+        }
+    }
+    let bodies = ["script", "source", "then"]
+        .iter()
+        .filter(|k| map.contains_key(**k))
+        .count();
+    if bodies != 1 {
+        problems.push("needs exactly one of `script`, `source` and `then`".to_owned());
+    }
+    if map.contains_key("script") || map.contains_key("source") {
+        problems.push(
+            "scripts (`script`, `source`) are not supported by this version of caseflow: \
+             declare the actions in a `then` table"
+                .to_owned(),
+        );
+    }
+    let kind_or_trigger = kind.unwrap_or(RuleKind::Trigger);
+    let when = match map.get("when") {
+        None => Vec::new(),
+        Some(v) => parse_guard(v, kind_or_trigger, catalog).unwrap_or_else(|found| {
+            problems.extend(found.into_iter().map(|p| format!("when: {p}")));
+            Vec::new()
+        }),
+    };
+    let then = match map.get("then") {
+        None => Actions::default(),
+        Some(v) => parse_actions(v, kind_or_trigger, catalog).unwrap_or_else(|found| {
+            problems.extend(found.into_iter().map(|p| format!("then: {p}")));
+            Actions::default()
+        }),
+    };
+    match kind {
+        Some(kind) if problems.is_empty() => Ok(Rule {
+            name,
+            kind,
+            enabled,
+            when,
+            then,
+            declared: decl.clone(),
+        }),
+        _ => Err(problems),
+    }
+}
+
+// ----- guards ---------------------------------------------------------------------------
+
+/// A field of the case view, as `changed` guards and `{field}` placeholders name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)] // The fields of DOMAIN.md section 1.
+pub enum Field {
+    Id,
+    Type,
+    Subject,
+    Priority,
+    Status,
+    Category,
+    Closed,
+    Requester,
+    Submitter,
+    Assignee,
+    Group,
+    Problem,
+    DueDate,
+    DueAt,
+    Tags,
+    Channel,
+    FollowUpOf,
+    Reopens,
+    CreatedAt,
+    UpdatedAt,
+    StatusChangedAt,
+    CategoryChangedAt,
+    AssignedAt,
+    ResolvedAt,
+    RepliedAt,
+    ClosedAt,
+    Overdue,
+    Deleted,
+    Version,
+}
+
+impl Field {
+    /// Every field, in the order of the case view.
+    pub const ALL: [Field; 29] = [
+        Field::Id,
+        Field::Type,
+        Field::Subject,
+        Field::Priority,
+        Field::Status,
+        Field::Category,
+        Field::Closed,
+        Field::Requester,
+        Field::Submitter,
+        Field::Assignee,
+        Field::Group,
+        Field::Problem,
+        Field::DueDate,
+        Field::DueAt,
+        Field::Tags,
+        Field::Channel,
+        Field::FollowUpOf,
+        Field::Reopens,
+        Field::CreatedAt,
+        Field::UpdatedAt,
+        Field::StatusChangedAt,
+        Field::CategoryChangedAt,
+        Field::AssignedAt,
+        Field::ResolvedAt,
+        Field::RepliedAt,
+        Field::ClosedAt,
+        Field::Overdue,
+        Field::Deleted,
+        Field::Version,
+    ];
+
+    /// The field's name in the case view.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Id => "id",
+            Field::Type => "type",
+            Field::Subject => "subject",
+            Field::Priority => "priority",
+            Field::Status => "status",
+            Field::Category => "category",
+            Field::Closed => "closed",
+            Field::Requester => "requester",
+            Field::Submitter => "submitter",
+            Field::Assignee => "assignee",
+            Field::Group => "group",
+            Field::Problem => "problem",
+            Field::DueDate => "due_date",
+            Field::DueAt => "due_at",
+            Field::Tags => "tags",
+            Field::Channel => "channel",
+            Field::FollowUpOf => "follow_up_of",
+            Field::Reopens => "reopens",
+            Field::CreatedAt => "created_at",
+            Field::UpdatedAt => "updated_at",
+            Field::StatusChangedAt => "status_changed_at",
+            Field::CategoryChangedAt => "category_changed_at",
+            Field::AssignedAt => "assigned_at",
+            Field::ResolvedAt => "resolved_at",
+            Field::RepliedAt => "replied_at",
+            Field::ClosedAt => "closed_at",
+            Field::Overdue => "overdue",
+            Field::Deleted => "deleted",
+            Field::Version => "version",
+        }
+    }
+
+    /// The field with this view name.
+    pub fn parse(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+}
+
+/// A whole-hour count (or `reopens`) a guard bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Measure {
+    HoursSinceCreated,
+    HoursSinceUpdated,
+    HoursInStatus,
+    HoursInCategory,
+    HoursSinceAssigned,
+    HoursSinceResolved,
+    HoursSinceReply,
+    HoursUntilDue,
+    Reopens,
+}
+
+impl Measure {
+    const ALL: [(Measure, &'static str); 9] = [
+        (Measure::HoursSinceCreated, "hours_since_created"),
+        (Measure::HoursSinceUpdated, "hours_since_updated"),
+        (Measure::HoursInStatus, "hours_in_status"),
+        (Measure::HoursInCategory, "hours_in_category"),
+        (Measure::HoursSinceAssigned, "hours_since_assigned"),
+        (Measure::HoursSinceResolved, "hours_since_resolved"),
+        (Measure::HoursSinceReply, "hours_since_reply"),
+        (Measure::HoursUntilDue, "hours_until_due"),
+        (Measure::Reopens, "reopens"),
+    ];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        Measure::ALL
+            .iter()
+            .find(|(m, _)| *m == self)
+            .map_or("", |(_, name)| name)
+    }
+}
+
+/// Bounds on a measure: each given one must hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Bound {
+    pub(crate) gte: Option<i64>,
+    pub(crate) gt: Option<i64>,
+    pub(crate) lte: Option<i64>,
+    pub(crate) lt: Option<i64>,
+}
+
+impl Bound {
+    pub(crate) fn holds(&self, n: i64) -> bool {
+        self.gte.is_none_or(|b| n >= b)
+            && self.gt.is_none_or(|b| n > b)
+            && self.lte.is_none_or(|b| n <= b)
+            && self.lt.is_none_or(|b| n < b)
+    }
+}
+
+/// One key of a guard. A guard holds when every test holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Test {
+    Category(Vec<Category>),
+    Status(Vec<StatusId>),
+    Type(Vec<Option<CaseType>>),
+    Priority(Vec<Option<Priority>>),
+    Channel(Vec<Channel>),
+    Assignee(Vec<Option<String>>),
+    Group(Vec<Option<String>>),
+    Assigned(bool),
+    Overdue(bool),
+    TagsAll(Tags),
+    TagsAny(Tags),
+    TagsNone(Tags),
+    Measure(Measure, Bound),
+    Created(bool),
+    Changed(Vec<Field>),
+}
+
+impl Test {
+    /// The guard key, as declared.
+    pub(crate) fn key(&self) -> &'static str {
+        match self {
+            Test::Category(_) => "category",
+            Test::Status(_) => "status",
+            Test::Type(_) => "type",
+            Test::Priority(_) => "priority",
+            Test::Channel(_) => "channel",
+            Test::Assignee(_) => "assignee",
+            Test::Group(_) => "group",
+            Test::Assigned(_) => "assigned",
+            Test::Overdue(_) => "overdue",
+            Test::TagsAll(_) => "tags_all",
+            Test::TagsAny(_) => "tags_any",
+            Test::TagsNone(_) => "tags_none",
+            Test::Measure(m, _) => m.as_str(),
+            Test::Created(_) => "created",
+            Test::Changed(_) => "changed",
+        }
+    }
+
+    /// Evaluation order: what costs least and excludes most comes first; `changed` (which
+    /// compares with the start of the step) last.
+    fn rank(&self) -> u8 {
+        match self {
+            Test::Category(_) | Test::Status(_) => 0,
+            Test::Type(_) | Test::Priority(_) | Test::Channel(_) => 1,
+            Test::Assigned(_) | Test::Overdue(_) | Test::Created(_) => 2,
+            Test::Assignee(_) | Test::Group(_) => 3,
+            Test::Measure(..) => 4,
+            Test::TagsAll(_) | Test::TagsAny(_) | Test::TagsNone(_) => 5,
+            Test::Changed(_) => 6,
+        }
+    }
+}
+
+/// A list of strings, or one string.
+fn strings(v: &Value) -> Result<Vec<String>, String> {
+    match v {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("`{}` is not a string", short(&i.to_string())))
+            })
+            .collect(),
+        _ => Err("must be a list of strings".to_owned()),
+    }
+}
+
+/// Parses each string of a list with `one`; "none" is the absent value where `none` is
+/// allowed.
+fn each<T>(v: &Value, what: &str, one: impl Fn(&str) -> Option<T>) -> Result<Vec<T>, String> {
+    strings(v)?
+        .iter()
+        .map(|s| one(s).ok_or_else(|| format!("`{}` is not {what}", short(s))))
+        .collect()
+}
+
+fn enum_word<T: for<'de> Deserialize<'de>>(s: &str) -> Option<T> {
+    T::deserialize(Value::String(s.to_owned())).ok()
+}
+
+fn boolean(v: &Value) -> Result<bool, String> {
+    v.as_bool()
+        .ok_or_else(|| "must be true or false".to_owned())
+}
+
+fn name_or_none(s: &str) -> Option<Option<String>> {
+    match s {
+        "none" => Some(None),
+        _ => check_name("name", s).ok().map(|()| Some(s.to_owned())),
+    }
+}
+
+fn parse_bound(v: &Value) -> Result<Bound, String> {
+    let Some(map) = v.as_object() else {
+        return Err("must be a table of bounds: gte, gt, lte, lt".to_owned());
+    };
+    let mut bound = Bound::default();
+    for (key, n) in map {
+        let n = n.as_i64().ok_or_else(|| {
+            format!(
+                "{}: `{}` is not a whole number",
+                short(key),
+                short(&n.to_string())
+            )
+        })?;
+        match key.as_str() {
+            "gte" => bound.gte = Some(n),
+            "gt" => bound.gt = Some(n),
+            "lte" => bound.lte = Some(n),
+            "lt" => bound.lt = Some(n),
+            other => {
+                return Err(format!(
+                    "{}: unknown bound (gte, gt, lte, lt)",
+                    short(other)
+                ));
+            }
+        }
+    }
+    if bound == Bound::default() {
+        return Err("needs at least one bound: gte, gt, lte, lt".to_owned());
+    }
+    Ok(bound)
+}
+
+fn parse_guard(v: &Value, kind: RuleKind, catalog: &Catalog) -> Result<Vec<Test>, Vec<String>> {
+    let Some(map) = v.as_object() else {
+        return Err(vec!["must be a table".to_owned()]);
+    };
+    let mut tests = Vec::new();
+    let mut problems = Vec::new();
+    for (key, v) in map {
+        let test = match key.as_str() {
+            "category" => each(v, "a category", Category::parse).map(Test::Category),
+            "status" => each(v, "a status of this account", |s| {
+                catalog.get(s).map(|st| st.id.clone())
+            })
+            .map(Test::Status),
+            "type" => each(v, "a type or \"none\"", |s| match s {
+                "none" => Some(None),
+                _ => enum_word::<CaseType>(s).map(Some),
+            })
+            .map(Test::Type),
+            "priority" => each(v, "a priority or \"none\"", |s| match s {
+                "none" => Some(None),
+                _ => enum_word::<Priority>(s).map(Some),
+            })
+            .map(Test::Priority),
+            "channel" => each(v, "a channel", enum_word::<Channel>).map(Test::Channel),
+            "assignee" => each(v, "an agent or \"none\"", name_or_none).map(Test::Assignee),
+            "group" => each(v, "a group or \"none\"", name_or_none).map(Test::Group),
+            "assigned" => boolean(v).map(Test::Assigned),
+            "overdue" => boolean(v).map(Test::Overdue),
+            "tags_all" | "tags_any" | "tags_none" => strings(v)
+                .and_then(|t| normalize_tags(key, &t).map_err(|e| e.message().to_owned()))
+                .map(|t| match key.as_str() {
+                    "tags_all" => Test::TagsAll(t),
+                    "tags_any" => Test::TagsAny(t),
+                    _ => Test::TagsNone(t),
+                }),
+            "created" | "changed" if kind == RuleKind::Automation => {
+                Err("only triggers have a step to look at (created, changed)".to_owned())
+            }
+            "created" => boolean(v).map(Test::Created),
+            "changed" => each(v, "a field of the case view", Field::parse).map(Test::Changed),
+            other => match Measure::ALL.iter().find(|(_, n)| *n == other) {
+                Some((m, _)) => parse_bound(v).map(|b| Test::Measure(*m, b)),
+                None => Err("unknown key".to_owned()),
+            },
+        };
+        match test {
+            Ok(t) => tests.push(t),
+            Err(why) => problems.push(format!("{}: {why}", short(key))),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    tests.sort_by_key(Test::rank);
+    Ok(tests)
+}
+
+// ----- actions --------------------------------------------------------------------------
+
+/// A piece of a notification message: text, or a `{field}` placeholder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Piece {
+    Text(String),
+    Field(Field),
+}
+
+/// A `notify` action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Notify {
+    pub(crate) target: String,
+    pub(crate) message: Vec<Piece>,
+}
+
+/// A `then` table: the actions a rule records, each optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Actions {
+    pub(crate) set_status: Option<StatusId>,
+    pub(crate) set_priority: Option<Option<Priority>>,
+    pub(crate) set_type: Option<Option<CaseType>>,
+    /// `assign` (`Some(Some(agent))`) or `unassign = true` (`Some(None)`).
+    pub(crate) assign: Option<Option<String>>,
+    pub(crate) set_group: Option<Option<String>>,
+    pub(crate) add_tags: Tags,
+    pub(crate) remove_tags: Tags,
+    pub(crate) set_due_date: Option<Option<Date>>,
+    pub(crate) notify: Option<Notify>,
+    pub(crate) close: bool,
+}
+
+/// Splits a message into text and `{field}` placeholders; a `{` that does not open a
+/// placeholder is text.
+fn parse_message(text: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    let mut literal = String::new();
+    while let Some(open) = rest.find('{') {
+        literal.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(after.len());
+        if name_len > 0 && after[name_len..].starts_with('}') {
+            let name = &after[..name_len];
+            let field = Field::parse(name)
+                .ok_or_else(|| format!("`{{{}}}` names no field of the case view", short(name)))?;
+            if !literal.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut literal)));
+            }
+            pieces.push(Piece::Field(field));
+            rest = &after[name_len + 1..];
+        } else {
+            literal.push('{');
+            rest = after;
+        }
+    }
+    literal.push_str(rest);
+    if !literal.is_empty() {
+        pieces.push(Piece::Text(literal));
+    }
+    Ok(pieces)
+}
+
+fn parse_actions(v: &Value, kind: RuleKind, catalog: &Catalog) -> Result<Actions, Vec<String>> {
+    let Some(map) = v.as_object() else {
+        return Err(vec!["must be a table".to_owned()]);
+    };
+    let mut a = Actions::default();
+    let mut problems = Vec::new();
+    let text = |v: &Value| {
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or("must be a string".to_owned())
+    };
+    for (key, v) in map {
+        let result: Result<(), String> = match key.as_str() {
+            "set_status" => text(v).and_then(|s| match catalog.get(&s) {
+                Some(st) if !st.deleted => {
+                    a.set_status = Some(st.id.clone());
+                    Ok(())
+                }
+                _ => Err(format!("`{}` is not a status of this account", short(&s))),
+            }),
+            "set_priority" => text(v).and_then(|s| match s.as_str() {
+                "none" => {
+                    a.set_priority = Some(None);
+                    Ok(())
+                }
+                _ => enum_word::<Priority>(&s)
+                    .map(|p| a.set_priority = Some(Some(p)))
+                    .ok_or_else(|| format!("`{}` is not a priority or \"none\"", short(&s))),
+            }),
+            "set_type" => text(v).and_then(|s| match s.as_str() {
+                "none" => {
+                    a.set_type = Some(None);
+                    Ok(())
+                }
+                _ => enum_word::<CaseType>(&s)
+                    .map(|t| a.set_type = Some(Some(t)))
+                    .ok_or_else(|| format!("`{}` is not a type or \"none\"", short(&s))),
+            }),
+            "assign" => text(v).and_then(|s| {
+                check_name("assign", &s).map_err(|e| e.message().to_owned())?;
+                if a.assign == Some(None) {
+                    return Err("`assign` and `unassign` exclude each other".to_owned());
+                }
+                a.assign = Some(Some(s));
+                Ok(())
+            }),
+            "unassign" => match v {
+                Value::Bool(true) if matches!(a.assign, Some(Some(_))) => {
+                    Err("`assign` and `unassign` exclude each other".to_owned())
+                }
+                Value::Bool(true) => {
+                    a.assign = Some(None);
+                    Ok(())
+                }
+                _ => Err("must be true".to_owned()),
+            },
+            "set_group" => text(v).and_then(|s| match s.as_str() {
+                "none" => {
+                    a.set_group = Some(None);
+                    Ok(())
+                }
+                _ => check_name("set_group", &s)
+                    .map(|()| a.set_group = Some(Some(s)))
+                    .map_err(|e| e.message().to_owned()),
+            }),
+            "add_tags" | "remove_tags" => strings(v).and_then(|t| {
+                let tags = normalize_tags(key, &t).map_err(|e| e.message().to_owned())?;
+                if key == "add_tags" {
+                    a.add_tags = tags;
+                } else {
+                    a.remove_tags = tags;
+                }
+                Ok(())
+            }),
+            "set_due_date" => text(v).and_then(|s| match s.as_str() {
+                "none" => {
+                    a.set_due_date = Some(None);
+                    Ok(())
+                }
+                _ => s
+                    .parse::<Date>()
+                    .map(|d| a.set_due_date = Some(Some(d)))
+                    .map_err(|e| e.to_string()),
+            }),
+            "notify" => parse_notify(v).map(|n| a.notify = Some(n)),
+            "close" => match v {
+                Value::Bool(true) if kind == RuleKind::Trigger => {
+                    Err("only automations may close a case".to_owned())
+                }
+                Value::Bool(true) => {
+                    a.close = true;
+                    Ok(())
+                }
+                _ => Err("must be true".to_owned()),
+            },
+            _ => Err("unknown action".to_owned()),
+        };
+        if let Err(why) = result {
+            problems.push(format!("{}: {why}", short(key)));
+        }
+    }
+    if let Some(t) = a.add_tags.iter().find(|t| a.remove_tags.contains(t)) {
+        problems.push(format!("tag `{t}` is both added and removed"));
+    }
+    if problems.is_empty() && a == Actions::default() {
+        problems.push("names no action".to_owned());
+    }
+    if problems.is_empty() {
+        Ok(a)
+    } else {
+        Err(problems)
+    }
+}
+
+fn parse_notify(v: &Value) -> Result<Notify, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Raw {
+        target: String,
+        message: String,
+    }
+    let raw: Raw = Raw::deserialize(v).map_err(|e| short(&e.to_string()))?;
+    if raw.target.is_empty() || raw.target.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("target must be 1 to {MAX_NAME_CHARS} characters"));
+    }
+    Ok(Notify {
+        target: raw.target,
+        message: parse_message(&raw.message)?,
+    })
+}

@@ -1,0 +1,522 @@
+//! Running rules on a desk (DOMAIN.md section 7): trigger passes inside steps, sweeps of
+//! automations, the rules' state, replacing the rules, and explaining, dry-running and
+//! counting them. Whether a guard holds and what actions would do is decided by
+//! `crate::rules`; this file orders and commits it.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::case::CaseId;
+use crate::command::Command;
+use crate::config::{Rule, RuleKind, Rules, Test};
+use crate::error::{Error, ErrorCode};
+use crate::event::{Event, EventKind};
+use crate::ids::IdMap;
+use crate::lifecycle;
+use crate::rules::{self, Ctx, Firing, MAX_AUTOMATION_FIRINGS, Outcome};
+use crate::time::Instant;
+
+use super::index::IdSet;
+use super::step::Work;
+use super::{Desk, Rejection};
+
+/// What rules remember: rebuilt by `replay` from the events, carried by snapshots, and
+/// started afresh when the rules are replaced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RuleState {
+    /// How many times each automation (by its place in the list) fired on each case.
+    pub(crate) firings: IdMap<(u32, CaseId), u32>,
+    /// The rules disabled until the rules are replaced, by place in the list.
+    pub(crate) disabled: Vec<u32>,
+}
+
+impl RuleState {
+    pub(crate) fn is_disabled(&self, rule: usize) -> bool {
+        self.disabled.contains(&(rule as u32))
+    }
+
+    fn firings_of(&self, rule: usize, case: CaseId) -> u32 {
+        self.firings.get(&(rule as u32, case)).copied().unwrap_or(0)
+    }
+}
+
+/// How often one rule was evaluated (its guard held), fired and failed on this desk since
+/// it was created, restored or its rules replaced. Not state: replay and restore start
+/// it at zero, and it takes no part in comparing desks. Time spent is not counted: the
+/// engine never reads a clock, so a host that wants it times its own calls.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleStats {
+    /// The rule's name.
+    pub rule: String,
+    /// Trigger or automation.
+    pub kind: RuleKind,
+    /// Evaluations: the guard held and the actions were worked out.
+    pub evaluations: u64,
+    /// Firings: the actions changed the case or notified.
+    pub firings: u64,
+    /// Failures (`rule_failed`).
+    pub failures: u64,
+}
+
+/// Per-rule counters, beside the desk's state.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Stats(Vec<[u64; 3]>);
+
+impl PartialEq for Stats {
+    /// Counters are not state: two desks in the same state are equal whatever they count.
+    fn eq(&self, _: &Stats) -> bool {
+        true
+    }
+}
+
+impl Eq for Stats {}
+
+impl Stats {
+    fn bump(&mut self, rule: usize, which: usize) {
+        if self.0.len() <= rule {
+            self.0.resize(rule + 1, [0; 3]);
+        }
+        self.0[rule][which] += 1;
+    }
+}
+
+/// Why a rule would or would not fire on a case at an instant ([`Desk::explain`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Explanation {
+    /// The rule is declared with `enabled = false`, or was disabled.
+    Disabled,
+    /// The case is closed or in the trash: no rule runs on it.
+    NotEligible,
+    /// The guard does not hold: its first key that fails, with the case's value for it.
+    GuardFails {
+        /// The guard key.
+        key: String,
+        /// The case's value for it.
+        value: Value,
+    },
+    /// The guard holds, but the actions would change nothing and notify no one.
+    NoChange,
+    /// The rule would fire: the events it would record (its changes and notifications).
+    WouldFire {
+        /// The events' kinds, in order.
+        events: Vec<EventKind>,
+    },
+    /// The rule would fail: the code and message of its `rule_failed`.
+    WouldFail {
+        /// `action_rejected` or `limit_exceeded`.
+        code: ErrorCode,
+        /// Why.
+        message: String,
+    },
+}
+
+/// The first sweep instant strictly after `t`: a multiple of the interval since the epoch.
+pub(crate) fn sweep_after(t: Instant, interval_minutes: u32) -> Instant {
+    let step = i64::from(interval_minutes.max(1)) * 60;
+    let next = (t.unix_seconds().div_euclid(step) + 1) * step;
+    Instant::from_unix_seconds(next).unwrap_or(t)
+}
+
+impl Desk {
+    /// The account's rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.config.rules
+    }
+
+    /// Replaces the account's rules at `at`, effective from the next step: the step that
+    /// replaces them emits `rules_replaced` (so [`Desk::replay`] rebuilds them), and
+    /// firing counts and disabled rules start afresh. `rules` is a list of rule
+    /// declarations as an account configuration's `rules` key holds them.
+    ///
+    /// # Errors
+    /// `invalid_config` naming every problem of the declarations (nothing changes but the
+    /// advance to `at`); `stale_time`.
+    pub fn replace_rules(&mut self, at: Instant, rules: &Value) -> Result<Vec<Event>, Rejection> {
+        let parsed = Rules::parse(rules, &self.config.catalog)
+            .map_err(|found| Error::config(found.join("; ")));
+        let mut events = self.advance_to(at).map_err(|error| Rejection {
+            error,
+            events: Vec::new(),
+        })?;
+        let rules = parsed.map_err(|error| Rejection {
+            error,
+            events: std::mem::take(&mut events),
+        })?;
+        let decision = lifecycle::Decision::from(vec![lifecycle::Change {
+            case: None,
+            kinds: vec![EventKind::RulesReplaced {
+                rules: rules.declared(),
+            }],
+        }]);
+        self.run_step(at, decision, &mut events);
+        Ok(events)
+    }
+
+    /// How often each rule was evaluated, fired and failed, in list order.
+    pub fn rule_stats(&self) -> Vec<RuleStats> {
+        self.config
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let [evaluations, firings, failures] =
+                    self.stats.0.get(i).copied().unwrap_or_default();
+                RuleStats {
+                    rule: r.name.to_string(),
+                    kind: r.kind,
+                    evaluations,
+                    firings,
+                    failures,
+                }
+            })
+            .collect()
+    }
+
+    /// The events `command` would produce at `at` (deadlines due before it, triggers and
+    /// cascade included), without changing this desk: it runs on a copy.
+    ///
+    /// # Errors
+    /// The [`Rejection`] the command would get.
+    pub fn dry_run(&self, at: Instant, command: &Command) -> Result<Vec<Event>, Rejection> {
+        self.clone().execute(at, command)
+    }
+
+    /// Why rule `rule` would or would not fire on case `case` if evaluated at `at`, on the
+    /// case as it is now. A trigger is judged as if run after a step that changed nothing
+    /// (`created` and `changed` do not hold).
+    ///
+    /// # Errors
+    /// `case_not_found` for an unknown case; `invalid_input` for an unknown rule.
+    pub fn explain(&self, case: CaseId, rule: &str, at: Instant) -> Result<Explanation, Error> {
+        let c = self.cases.get(&case).ok_or_else(|| {
+            Error::new(ErrorCode::CaseNotFound, format!("there is no case {case}"))
+        })?;
+        let (i, r) = self
+            .config
+            .rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| &*r.name == rule)
+            .ok_or_else(|| Error::input(format!("there is no rule `{rule}`")))?;
+        if !r.enabled || self.rule_state.is_disabled(i) {
+            return Ok(Explanation::Disabled);
+        }
+        if c.closed || c.deleted {
+            return Ok(Explanation::NotEligible);
+        }
+        let ctx = Ctx {
+            now: at,
+            before: Some(c),
+            created: false,
+        };
+        if let Some((test, value)) = rules::first_failure(&r.when, c, &ctx) {
+            return Ok(Explanation::GuardFails {
+                key: test.key().to_owned(),
+                value,
+            });
+        }
+        Ok(match rules::evaluate(self, r, c) {
+            Outcome::Quiet => Explanation::NoChange,
+            Outcome::Failed { code, message } => Explanation::WouldFail { code, message },
+            Outcome::Fired(_)
+                if r.kind == RuleKind::Automation
+                    && self.rule_state.firings_of(i, case) >= MAX_AUTOMATION_FIRINGS =>
+            {
+                Explanation::WouldFail {
+                    code: ErrorCode::LimitExceeded,
+                    message: capped(r, case),
+                }
+            }
+            Outcome::Fired(firing) => {
+                let mut events: Vec<EventKind> = vec![EventKind::RuleFired {
+                    rule: r.name.to_string(),
+                    kind: r.kind,
+                }];
+                events.extend(firing.decision.changes.into_iter().flat_map(|c| c.kinds));
+                events.extend(firing.notifications.into_iter().map(|(target, message)| {
+                    EventKind::Notification {
+                        rule: r.name.to_string(),
+                        target,
+                        message,
+                    }
+                }));
+                Explanation::WouldFire { events }
+            }
+        })
+    }
+
+    /// The trigger pass of case `id` in the step under way: triggers in list order; a
+    /// firing that changes the case restarts the pass from the top, skipping the triggers
+    /// that already fired or failed in this step; a notify alone does not restart. Each
+    /// trigger fires at most once, so the pass ends within N+1 rounds for N triggers.
+    pub(crate) fn run_triggers(
+        &mut self,
+        at: Instant,
+        id: CaseId,
+        work: &mut VecDeque<Work>,
+        out: &mut Vec<Event>,
+    ) {
+        if !self.config.rules.has(RuleKind::Trigger) {
+            return;
+        }
+        let rules = self.config.rules.clone();
+        let mut done: Vec<usize> = Vec::new();
+        'pass: loop {
+            for (i, rule) in rules.iter().enumerate() {
+                if rule.kind != RuleKind::Trigger
+                    || !rule.enabled
+                    || done.contains(&i)
+                    || self.rule_state.is_disabled(i)
+                {
+                    continue;
+                }
+                let Some(case) = self.cases.get(&id).filter(|c| !c.closed && !c.deleted) else {
+                    return; // triggers never run on closed or trashed cases
+                };
+                let touch = self.touched.get(&id);
+                let ctx = Ctx {
+                    now: at,
+                    before: touch.and_then(|t| t.before.as_deref()),
+                    created: touch.is_some_and(|t| t.created),
+                };
+                if !rules::guard_holds(&rule.when, case, &ctx) {
+                    continue;
+                }
+                self.stats.bump(i, 0);
+                match rules::evaluate(self, rule, case) {
+                    Outcome::Quiet => {}
+                    Outcome::Failed { code, message } => {
+                        done.push(i);
+                        self.rule_failed(at, id, i, rule, code, message, out);
+                    }
+                    Outcome::Fired(firing) => {
+                        done.push(i);
+                        if self.rule_fired(at, id, i, rule, firing, work, out) {
+                            continue 'pass;
+                        }
+                    }
+                }
+            }
+            return;
+        }
+    }
+
+    /// The sweep at `at`: each automation in list order over the cases its guard's index
+    /// names (all cases when it names none), ascending; each firing is a step of its own
+    /// with the case's triggers.
+    pub(crate) fn sweep(&mut self, at: Instant, out: &mut Vec<Event>) {
+        let rules = self.config.rules.clone();
+        for (i, rule) in rules.iter().enumerate() {
+            if rule.kind != RuleKind::Automation || !rule.enabled {
+                continue;
+            }
+            for id in self.candidates(&rule.when) {
+                if self.rule_state.is_disabled(i) {
+                    break;
+                }
+                let Some(case) = self.cases.get(&id).filter(|c| !c.closed && !c.deleted) else {
+                    continue;
+                };
+                let ctx = Ctx {
+                    now: at,
+                    before: None,
+                    created: false,
+                };
+                if !rules::guard_holds(&rule.when, case, &ctx) {
+                    continue;
+                }
+                self.stats.bump(i, 0);
+                let outcome = rules::evaluate(self, rule, case);
+                let mut work = VecDeque::new();
+                match outcome {
+                    Outcome::Quiet => continue,
+                    Outcome::Failed { code, message } => {
+                        self.rule_failed(at, id, i, rule, code, message, out);
+                    }
+                    Outcome::Fired(_)
+                        if self.rule_state.firings_of(i, id) >= MAX_AUTOMATION_FIRINGS =>
+                    {
+                        let message = capped(rule, id);
+                        self.rule_failed(at, id, i, rule, ErrorCode::LimitExceeded, message, out);
+                    }
+                    Outcome::Fired(firing) => {
+                        if self.rule_fired(at, id, i, rule, firing, &mut work, out) {
+                            work.push_front(Work::Triggers(id));
+                        }
+                    }
+                }
+                self.finish_step(at, work, out);
+            }
+        }
+    }
+
+    /// The cases an automation's guard lets through an index, ascending: the smallest of
+    /// the sets its `category`, `status`, `assignee` and `group` keys name; every case
+    /// when it names none of them (or names an absent assignee or group).
+    fn candidates(&self, guard: &[Test]) -> Vec<CaseId> {
+        let union = |sets: &mut dyn Iterator<Item = Option<&IdSet>>| {
+            sets.flatten().fold(IdSet::new(), |all, set| all | set)
+        };
+        let catalog = &self.config.catalog;
+        let mut best: Option<IdSet> = None;
+        for test in guard {
+            let set = match test {
+                Test::Category(categories) => union(
+                    &mut catalog
+                        .iter()
+                        .filter(|s| categories.contains(&s.category))
+                        .map(|s| self.index.by_status.get(s.id.as_str())),
+                ),
+                Test::Status(list) => {
+                    union(&mut list.iter().map(|s| self.index.by_status.get(s.as_str())))
+                }
+                Test::Assignee(list) if list.iter().all(Option::is_some) => union(
+                    &mut list
+                        .iter()
+                        .flatten()
+                        .map(|a| self.index.by_assignee.get(a.as_str())),
+                ),
+                Test::Group(list) if list.iter().all(Option::is_some) => union(
+                    &mut list
+                        .iter()
+                        .flatten()
+                        .map(|g| self.index.by_group.get(g.as_str())),
+                ),
+                _ => continue,
+            };
+            if best.as_ref().is_none_or(|b| set.len() < b.len()) {
+                best = Some(set);
+            }
+        }
+        match best {
+            Some(set) => set.iter().collect(),
+            None => self.ids.iter().collect(),
+        }
+    }
+
+    /// Commits a rule's firing on case `id`: `rule_fired`, its changes, its notifications.
+    /// Returns whether it changed the case.
+    #[allow(clippy::too_many_arguments)]
+    fn rule_fired(
+        &mut self,
+        at: Instant,
+        id: CaseId,
+        i: usize,
+        rule: &Rule,
+        firing: Firing,
+        work: &mut VecDeque<Work>,
+        out: &mut Vec<Event>,
+    ) -> bool {
+        self.stats.bump(i, 1);
+        let changes_case = !firing.decision.changes.is_empty();
+        let version = if changes_case {
+            self.step_version(id)
+        } else {
+            self.cases.get(&id).map_or(0, |c| c.version)
+        };
+        let name = rule.name.to_string();
+        let fired = EventKind::RuleFired {
+            rule: name.clone(),
+            kind: rule.kind,
+        };
+        self.emit(at, Some(id), Some(version), fired, out);
+        for change in firing.decision.changes {
+            for kind in change.kinds {
+                self.emit(at, Some(id), Some(version), kind, out);
+            }
+        }
+        for (target, message) in firing.notifications {
+            let kind = EventKind::Notification {
+                rule: name.clone(),
+                target,
+                message,
+            };
+            self.emit(at, Some(id), Some(version), kind, out);
+        }
+        work.extend(firing.decision.resolved_problem.map(Work::Cascade));
+        changes_case
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rule_failed(
+        &mut self,
+        at: Instant,
+        id: CaseId,
+        i: usize,
+        rule: &Rule,
+        code: ErrorCode,
+        message: String,
+        out: &mut Vec<Event>,
+    ) {
+        self.stats.bump(i, 2);
+        let version = self.cases.get(&id).map(|c| c.version);
+        let kind = EventKind::RuleFailed {
+            rule: rule.name.to_string(),
+            kind: rule.kind,
+            code,
+            message,
+            line: None,
+            column: None,
+        };
+        self.emit(at, Some(id), version, kind, out);
+    }
+
+    /// Folds a rule's event into the rules' state.
+    pub(crate) fn fold_rule_event(&mut self, event: &Event) {
+        let place = |name: &str| {
+            self.config
+                .rules
+                .iter()
+                .position(|r| &*r.name == name)
+                .map(|i| i as u32)
+        };
+        match (&event.kind, event.case) {
+            (
+                EventKind::RuleFired {
+                    rule,
+                    kind: RuleKind::Automation,
+                },
+                Some(case),
+            ) => {
+                if let Some(i) = place(rule) {
+                    *self.rule_state.firings.entry((i, case)).or_insert(0) += 1;
+                }
+            }
+            (EventKind::RuleDisabled { rule, .. }, _) => {
+                if let Some(i) = place(rule) {
+                    self.rule_state.disabled.push(i);
+                }
+            }
+            (EventKind::RulesReplaced { rules }, _) => {
+                // Checked when replaced or replayed: they parse.
+                if let Ok(rules) = Rules::parse(&Value::from(rules.clone()), &self.config.catalog) {
+                    self.config.rules = rules;
+                }
+                self.rule_state = RuleState::default();
+                self.stats = Stats::default();
+                self.reschedule_sweeps(event.at);
+            }
+            _ => {}
+        }
+    }
+
+    /// Sets the next sweep to the first multiple of the interval strictly after `at`, or
+    /// none when no automation is enabled.
+    pub(crate) fn reschedule_sweeps(&mut self, at: Instant) {
+        self.next_sweep = self
+            .config
+            .rules
+            .has(RuleKind::Automation)
+            .then(|| sweep_after(at, self.config.automation_interval_minutes));
+    }
+}
+
+fn capped(rule: &Rule, case: CaseId) -> String {
+    format!(
+        "automation `{}` fired {MAX_AUTOMATION_FIRINGS} times on case {case}, its limit",
+        rule.name
+    )
+}

@@ -1,0 +1,263 @@
+//! The rule engine's pure half (DOMAIN.md section 7, SCRIPTING.md): whether a rule's guard
+//! holds on a case, and what its actions would do. Actions go through the lifecycle's
+//! deciders like an agent's change (`lifecycle::edit`, source `Rule`), so they pass the
+//! same checks, the edit lock excepted. The desk runs triggers and sweeps
+//! (`desk/rules.rs`) and folds what this decides.
+
+use serde_json::{Value, json};
+
+use crate::case::Case;
+use crate::config::{Actions, Field, Measure, Piece, Rule, Test};
+use crate::error::ErrorCode;
+use crate::event::{CloseCause, EventKind};
+use crate::lifecycle::{self, Change, Decision, Edit, Source, State};
+use crate::status::Category;
+use crate::time::Instant;
+
+/// Most times one automation may fire on one case (DOMAIN.md section 7).
+pub const MAX_AUTOMATION_FIRINGS: u32 = 100;
+
+/// What a guard sees besides the case: the evaluation instant and, for a trigger, the
+/// step so far.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) now: Instant,
+    /// The case at the start of the step; `None` when the step created it (or outside a
+    /// step).
+    pub(crate) before: Option<&'a Case>,
+    /// Whether the step created the case.
+    pub(crate) created: bool,
+}
+
+/// Whether every test of a guard holds.
+pub(crate) fn guard_holds(guard: &[Test], case: &Case, ctx: &Ctx<'_>) -> bool {
+    guard.iter().all(|t| holds(t, case, ctx))
+}
+
+/// The first test of a guard that does not hold, with the case's value for it.
+pub(crate) fn first_failure<'g>(
+    guard: &'g [Test],
+    case: &Case,
+    ctx: &Ctx<'_>,
+) -> Option<(&'g Test, Value)> {
+    let t = guard.iter().find(|t| !holds(t, case, ctx))?;
+    let value = match t {
+        Test::Category(_) => json!(case.category),
+        Test::Status(_) => json!(case.status),
+        Test::Type(_) => json!(case.case_type),
+        Test::Priority(_) => json!(case.priority),
+        Test::Channel(_) => json!(case.channel),
+        Test::Assignee(_) | Test::Assigned(_) => json!(case.assignee),
+        Test::Group(_) => json!(case.group),
+        Test::Overdue(_) => json!(case.overdue),
+        Test::TagsAll(_) | Test::TagsAny(_) | Test::TagsNone(_) => json!(case.tags),
+        Test::Measure(m, _) => json!(measure(*m, case, ctx.now)),
+        Test::Created(_) => json!(ctx.created),
+        // The fields that did change in the step, none of them named.
+        Test::Changed(_) => {
+            let changed: Vec<&str> = Field::ALL
+                .into_iter()
+                .filter(|f| changed(*f, case, ctx))
+                .map(Field::as_str)
+                .collect();
+            json!(changed)
+        }
+    };
+    Some((t, value))
+}
+
+fn holds(test: &Test, case: &Case, ctx: &Ctx<'_>) -> bool {
+    let named =
+        |list: &[Option<String>], value: Option<&str>| list.iter().any(|n| n.as_deref() == value);
+    match test {
+        Test::Category(list) => list.contains(&case.category),
+        Test::Status(list) => list.contains(&case.status),
+        Test::Type(list) => list.contains(&case.case_type),
+        Test::Priority(list) => list.contains(&case.priority),
+        Test::Channel(list) => list.contains(&case.channel),
+        Test::Assignee(list) => named(list, case.assignee.as_deref()),
+        Test::Group(list) => named(list, case.group.as_deref()),
+        Test::Assigned(want) => case.assignee.is_some() == *want,
+        Test::Overdue(want) => case.overdue == *want,
+        Test::TagsAll(tags) => tags.iter().all(|t| case.tags.contains(t)),
+        Test::TagsAny(tags) => tags.iter().any(|t| case.tags.contains(t)),
+        Test::TagsNone(tags) => !tags.iter().any(|t| case.tags.contains(t)),
+        Test::Measure(m, bound) => measure(*m, case, ctx.now).is_some_and(|n| bound.holds(n)),
+        Test::Created(want) => ctx.created == *want,
+        Test::Changed(fields) => fields.iter().any(|f| changed(*f, case, ctx)),
+    }
+}
+
+/// Whole hours from `from` to `to`, floored (negative when `to` is earlier).
+fn hours(from: Instant, to: Instant) -> i64 {
+    (to.unix_seconds() - from.unix_seconds()).div_euclid(3600)
+}
+
+/// A measure of the case at `now`, as scripts see it: whole hours, floored; `None` when
+/// the instant it counts from is absent.
+pub(crate) fn measure(m: Measure, case: &Case, now: Instant) -> Option<i64> {
+    let since = |t: Option<Instant>| t.map(|t| hours(t, now));
+    match m {
+        Measure::HoursSinceCreated => since(Some(case.created_at)),
+        Measure::HoursSinceUpdated => since(Some(case.updated_at)),
+        Measure::HoursInStatus => since(Some(case.status_changed_at)),
+        Measure::HoursInCategory => since(Some(case.category_changed_at)),
+        Measure::HoursSinceAssigned => since(case.assigned_at),
+        Measure::HoursSinceResolved => since(case.resolved_at),
+        Measure::HoursSinceReply => since(case.replied_at),
+        Measure::HoursUntilDue => case.due_at.map(|due| hours(now, due)),
+        Measure::Reopens => Some(i64::from(case.reopens)),
+    }
+}
+
+/// Whether `field` differs from its value at the start of the step. On creation every
+/// field that is not absent counts as changed.
+fn changed(field: Field, case: &Case, ctx: &Ctx<'_>) -> bool {
+    match ctx.before {
+        Some(before) => field_value(before, field) != field_value(case, field),
+        None if ctx.created => !field_value(case, field).is_null(),
+        None => false,
+    }
+}
+
+/// One field of the case view, as the view shows it.
+pub(crate) fn field_value(case: &Case, field: Field) -> Value {
+    match field {
+        Field::Id => json!(case.id),
+        Field::Type => json!(case.case_type),
+        Field::Subject => json!(case.subject),
+        Field::Priority => json!(case.priority),
+        Field::Status => json!(case.status),
+        Field::Category => json!(case.category),
+        Field::Closed => json!(case.closed),
+        Field::Requester => json!(case.requester),
+        Field::Submitter => json!(case.submitter),
+        Field::Assignee => json!(case.assignee),
+        Field::Group => json!(case.group),
+        Field::Problem => json!(case.problem),
+        Field::DueDate => json!(case.due_date),
+        Field::DueAt => json!(case.due_at),
+        Field::Tags => json!(case.tags),
+        Field::Channel => json!(case.channel),
+        Field::FollowUpOf => json!(case.follow_up_of),
+        Field::Reopens => json!(case.reopens),
+        Field::CreatedAt => json!(case.created_at),
+        Field::UpdatedAt => json!(case.updated_at),
+        Field::StatusChangedAt => json!(case.status_changed_at),
+        Field::CategoryChangedAt => json!(case.category_changed_at),
+        Field::AssignedAt => json!(case.assigned_at),
+        Field::ResolvedAt => json!(case.resolved_at),
+        Field::RepliedAt => json!(case.replied_at),
+        Field::ClosedAt => json!(case.closed_at),
+        Field::Overdue => json!(case.overdue),
+        Field::Deleted => json!(case.deleted),
+        Field::Version => json!(case.version),
+    }
+}
+
+/// A field as a `{field}` placeholder renders it: absent as empty, a boolean as
+/// `true`/`false`, tags joined by `, `, an instant as in the view.
+fn render(case: &Case, field: Field) -> String {
+    match field_value(case, field) {
+        Value::Null => String::new(),
+        Value::String(s) => s,
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// A message with its placeholders filled in from `case`.
+fn message(pieces: &[Piece], case: &Case) -> String {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) => t.clone(),
+            Piece::Field(f) => render(case, *f),
+        })
+        .collect()
+}
+
+/// What a rule's actions would do to a case.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The actions change nothing and notify no one: the rule has not fired.
+    Quiet,
+    /// The rule fires: these changes of the case, then these notifications.
+    Fired(Firing),
+    /// The rule fails and changes nothing.
+    Failed { code: ErrorCode, message: String },
+}
+
+/// A rule's firing: the case's changes (a `closed` included), the problem they resolve,
+/// and the notifications, as (target, message).
+#[derive(Debug)]
+pub(crate) struct Firing {
+    pub(crate) decision: Decision,
+    pub(crate) notifications: Vec<(String, String)>,
+}
+
+/// What `rule`'s `then` table would do to `case` (live, not closed), all or nothing.
+pub(crate) fn evaluate(state: &impl State, rule: &Rule, case: &Case) -> Outcome {
+    let a: &Actions = &rule.then;
+    let edit = Edit {
+        status: a.set_status.as_deref(),
+        priority: a.set_priority,
+        case_type: a.set_type,
+        subject: None,
+        assignee: a.assign.as_ref().map(|x| x.as_deref()),
+        group: a.set_group.as_ref().map(|x| x.as_deref()),
+        problem: None,
+        due_date: a.set_due_date,
+        add_tags: &a.add_tags,
+        remove_tags: &a.remove_tags,
+    };
+    let rejected = |message: String| Outcome::Failed {
+        code: ErrorCode::ActionRejected,
+        message,
+    };
+    let mut decision = match lifecycle::edit(state, case, &edit, Source::Rule(&rule.name)) {
+        Ok(decision) => decision,
+        Err(e) => return rejected(e.message().to_owned()),
+    };
+    if a.close {
+        let category = decision
+            .changes
+            .iter()
+            .flat_map(|c| &c.kinds)
+            .find_map(|k| match k {
+                EventKind::StatusChanged { to_category, .. } => Some(*to_category),
+                _ => None,
+            })
+            .unwrap_or(case.category);
+        if category != Category::Resolved {
+            return rejected(format!(
+                "close: case {} is in category {category}, not resolved",
+                case.id
+            ));
+        }
+        let closed = EventKind::Closed {
+            cause: CloseCause::Rule,
+            rule: Some(rule.name.to_string()),
+        };
+        match decision.changes.first_mut() {
+            Some(change) => change.kinds.push(closed),
+            None => decision.changes.push(Change::of(case.id, vec![closed])),
+        }
+    }
+    let notifications: Vec<(String, String)> = a
+        .notify
+        .iter()
+        .map(|n| (n.target.clone(), message(&n.message, case)))
+        .collect();
+    if decision.changes.is_empty() && notifications.is_empty() {
+        return Outcome::Quiet;
+    }
+    Outcome::Fired(Firing {
+        decision,
+        notifications,
+    })
+}
