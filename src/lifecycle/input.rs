@@ -5,6 +5,8 @@ use crate::case::{Tags, check_name, check_subject, check_tag_count, normalize_ta
 use crate::command::Command;
 use crate::error::Error;
 
+use super::Cascade;
+
 /// What the stateless checks hand on to the deciders: the command's tags, normalized
 /// once (lowercased, sorted, without duplicates).
 #[derive(Debug, Default)]
@@ -15,8 +17,9 @@ pub(crate) struct Input {
     pub(crate) untags: Tags,
 }
 
-/// Checks a command's shape and normalizes its tags.
-pub(crate) fn check_input(command: &Command) -> Result<Input, Error> {
+/// Checks a command's shape and normalizes its tags. `cascade` is the desk's mode, fixed
+/// for its life: `resolve_by_problem` is a routed desk's command only.
+pub(crate) fn check_input(command: &Command, cascade: Cascade) -> Result<Input, Error> {
     let zero = |field: &str| Error::input(format!("{field}: case ids start at 1"));
     let mut input = Input::default();
     match command {
@@ -56,6 +59,13 @@ pub(crate) fn check_input(command: &Command) -> Result<Input, Error> {
             }
         }
         Command::FollowUp { id: Some(0), .. } => return Err(zero("id")),
+        // Only the routed cascade's follow-on may waive the assignee requirement: a local
+        // desk resolves incidents in the problem's own step (DOMAIN.md section 4).
+        Command::ResolveByProblem { .. } if cascade == Cascade::Local => {
+            return Err(Error::input(
+                "resolve_by_problem is only for routed desks: a local desk resolves incidents in their problem's step",
+            ));
+        }
         _ => {}
     }
     Ok(input)
