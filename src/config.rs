@@ -1,7 +1,7 @@
 //! Account configuration (DOMAIN.md section 8): parsed from TOML or JSON, validated with
 //! every problem reported at once, and changed at run time by `configure` patches.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
@@ -307,9 +307,11 @@ impl ConfigPatch {
                 }
                 ("new_status", _) => typed(v).map(|x| p.new_status = Some(x)),
                 ("groups", _) => parse_groups(v).map(|g| p.groups = Some(g)),
-                ("statuses", _) => typed::<Vec<StatusDecl>>(v).map(|list| {
-                    p.statuses = list.into_iter().map(StatusDecl::into_status).collect()
-                }),
+                ("statuses", _) => typed::<Vec<StatusDecl>>(v)
+                    .and_then(unique_ids)
+                    .map(|list| {
+                        p.statuses = list.into_iter().map(StatusDecl::into_status).collect()
+                    }),
                 ("add_status", PatchKind::Configure) => {
                     typed::<StatusDecl>(v).map(|d| p.add_status = Some(d.into_status()))
                 }
@@ -414,6 +416,17 @@ fn typed<T: DeserializeOwned>(v: &Value) -> Result<T, String> {
     T::deserialize(v).map_err(|e| e.to_string())
 }
 
+/// A `statuses` list names each id once: a second entry is no update of the first.
+fn unique_ids(list: Vec<StatusDecl>) -> Result<Vec<StatusDecl>, String> {
+    let mut seen = BTreeSet::new();
+    for s in &list {
+        if !seen.insert(s.id.as_str()) {
+            return Err(format!("status `{}` is listed more than once", s.id));
+        }
+    }
+    Ok(list)
+}
+
 fn ranged(v: &Value, lo: u32, hi: u32) -> Result<u32, String> {
     v.as_u64()
         .and_then(|n| u32::try_from(n).ok())
@@ -460,6 +473,24 @@ mod tests {
                 err.message()
             );
         }
+    }
+
+    #[test]
+    fn a_status_id_listed_twice_is_refused() {
+        let twice = r#"{"statuses": [
+            {"id": "waiting", "category": "pending", "label": "Waiting"},
+            {"id": "waiting", "category": "pending", "label": "Waiting again"}]}"#;
+        let err = Config::from_json(twice).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidConfig);
+        assert!(err.message().contains("statuses"), "{}", err.message());
+        let value: Value = serde_json::from_str(twice).unwrap();
+        let err = ConfigPatch::parse(&value, PatchKind::Configure).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidConfig);
+        assert!(
+            err.message().contains("`waiting` is listed more than once"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]
