@@ -139,7 +139,12 @@ pub(crate) fn edit(
         None => None,
     };
     let to_category = target.map_or(case.category, |(s, _)| s.category);
-    if target.is_some() || assignee_changed {
+    // Only a real move is judged: naming the current status is no change (DOMAIN.md 3.1),
+    // and a policy change never rewrites cases, so a case left from an earlier policy may
+    // be named as it is. A move of the assignee judges the resulting pair, kept status
+    // included.
+    let status_moves = target.is_some_and(|(s, _)| s.id != case.status);
+    if status_moves || assignee_changed {
         check_transition(
             config,
             Some(case.category),
