@@ -10,8 +10,9 @@ use crate::status::Category;
 use crate::time::Date;
 
 use super::{
-    Change, Decision, Input, Source, State, check_directory, check_link_target, check_transition,
-    default_status, due_date_requires_task, not_an_incident, open_case, status_changed,
+    Change, Decision, Input, Named, Source, State, check_directory, check_link_target,
+    check_transition, default_status, due_date_requires_task, not_an_incident, open_case,
+    status_changed,
 };
 
 /// The fields a change names (`None`: left alone; `Some(None)`: cleared), with its tags
@@ -80,9 +81,11 @@ pub(crate) fn edit(
     };
     let assignee_changed = assignee_change.is_some();
     let group_changed = group_change.is_some();
-    if assignee_changed || group_changed {
-        check_directory(config, new_assignee, new_group)?;
-    }
+    let named = Named {
+        assignee: assignee_changed,
+        group: group_changed,
+    };
+    check_directory(config, new_assignee, new_group, named)?;
     if new_type != case.case_type
         && case.case_type == Some(CaseType::Problem)
         && state.has_incidents(case.id)
