@@ -1,11 +1,12 @@
-//! The checks that need no state: shapes, lengths, tags (`invalid_input`). They come
-//! first of all checks (DOMAIN.md section 6), before the desk's time is looked at.
+//! The checks that need no state: shapes, lengths, tags, an imported view's ids and names
+//! (`invalid_input`). They come first of all checks (DOMAIN.md section 6), before the
+//! desk's time is looked at.
 
 use crate::case::{Tags, check_name, check_subject, check_tag_count, normalize_tags};
 use crate::command::Command;
 use crate::error::Error;
 
-use super::Cascade;
+use super::{Cascade, check_view_shape};
 
 /// What the stateless checks hand on to the deciders: the command's tags, normalized
 /// once (lowercased, sorted, without duplicates).
@@ -59,6 +60,7 @@ pub(crate) fn check_input(command: &Command, cascade: Cascade) -> Result<Input, 
             }
         }
         Command::FollowUp { id: Some(0), .. } => return Err(zero("id")),
+        Command::Import { view } => check_view_shape(&view.case)?,
         // Only the routed cascade's follow-on may waive the assignee requirement: a local
         // desk resolves incidents in the problem's own step (DOMAIN.md section 4).
         Command::ResolveByProblem { .. } if cascade == Cascade::Local => {

@@ -25,7 +25,7 @@ mod input;
 pub use cascade::{Cascade, FollowOn};
 pub(crate) use cascade::{follow_ons, resolve_by_problem};
 pub(crate) use change::Edit;
-pub(crate) use import::{check_view, check_view_link};
+pub(crate) use import::{check_view, check_view_link, check_view_shape};
 pub(crate) use input::{Input, check_input};
 
 use crate::case::{Case, CaseId, CaseType};
