@@ -163,7 +163,7 @@ impl Config {
             self.automation_interval_minutes = minutes;
         }
         if let Some(groups) = &changes.groups {
-            self.groups = Some(groups.clone());
+            self.groups = groups.clone();
         }
         if let Some(statuses) = &changes.statuses {
             self.catalog = Catalog::from_statuses(statuses.clone())?;
@@ -184,7 +184,7 @@ impl Config {
                 self.automation_interval_minutes,
                 next.automation_interval_minutes,
             ),
-            groups: (self.groups != next.groups).then(|| next.groups.clone().unwrap_or_default()),
+            groups: (self.groups != next.groups).then(|| next.groups.clone()),
             statuses: (self.catalog != next.catalog)
                 .then(|| next.catalog.iter().cloned().collect()),
         }
@@ -270,7 +270,8 @@ pub struct ConfigPatch {
     pub(crate) auto_close_after_days: Option<u32>,
     pub(crate) new_status: Option<NewStatusPolicy>,
     pub(crate) automation_interval_minutes: Option<u32>,
-    pub(crate) groups: Option<Groups>,
+    /// `Some(None)`: `groups = null`, which removes the directory.
+    pub(crate) groups: Option<Option<Groups>>,
     pub(crate) statuses: Vec<Status>,
     pub(crate) add_status: Option<Status>,
     pub(crate) update_status: Option<StatusUpdate>,
@@ -306,7 +307,11 @@ impl ConfigPatch {
                     ranged(v, 1, 1440).map(|n| p.automation_interval_minutes = Some(n))
                 }
                 ("new_status", _) => typed(v).map(|x| p.new_status = Some(x)),
-                ("groups", _) => parse_groups(v).map(|g| p.groups = Some(g)),
+                ("groups", _) if v.is_null() => {
+                    p.groups = Some(None);
+                    Ok(())
+                }
+                ("groups", _) => parse_groups(v).map(|g| p.groups = Some(Some(g))),
                 ("statuses", _) => typed::<Vec<StatusDecl>>(v)
                     .and_then(unique_ids)
                     .map(|list| {
@@ -352,7 +357,7 @@ impl ConfigPatch {
             config.automation_interval_minutes = minutes;
         }
         if let Some(groups) = &self.groups {
-            config.groups = Some(groups.clone());
+            config.groups = groups.clone();
         }
     }
 
