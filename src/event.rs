@@ -82,9 +82,14 @@ pub struct ConfigChanges {
     /// The new automation interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automation_interval_minutes: Option<u32>,
-    /// The new group directory (the whole of it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<Groups>,
+    /// The new group directory (the whole of it); `Some(None)` (JSON `null`) when it was
+    /// removed.
+    #[serde(
+        default,
+        deserialize_with = "crate::command::double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub groups: Option<Option<Groups>>,
     /// The whole status catalog after the change, tombstones included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statuses: Option<Vec<Status>>,

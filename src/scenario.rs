@@ -59,7 +59,8 @@ impl fmt::Display for ScenarioReport {
 }
 
 /// Runs every scenario named: files, and every `*.json` file under directories, in path
-/// order.
+/// order (a directory named here is read even through a symlink; symlinked directories
+/// under it are not followed).
 ///
 /// # Example
 /// ```no_run
@@ -83,12 +84,18 @@ pub fn run_scenarios(paths: &[PathBuf]) -> ScenarioReport {
     ScenarioReport { outcomes }
 }
 
+/// The `*.json` files under `dir`, in path order. Symlinked directories are not followed
+/// (a link to `.` would run every file again and again); symlinked files are read.
 fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
+        let entry = entry?;
+        let kind = entry.file_type()?; // the entry itself, not what a symlink points to
+        let path = entry.path();
+        if kind.is_dir() {
             collect_json(&path, &mut found)?;
+        } else if kind.is_symlink() && path.is_dir() {
+            continue;
         } else if path.extension().is_some_and(|e| e == "json") {
             found.push(path);
         }

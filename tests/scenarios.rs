@@ -47,3 +47,23 @@ fn the_runner_reports_each_failure_with_its_step() {
             .ends_with(&format!("0 passed, {} failed", report.outcomes.len()))
     );
 }
+
+/// A directory that links to itself is read once: the runner does not follow symlinked
+/// directories.
+#[cfg(unix)]
+#[test]
+fn the_runner_does_not_follow_symlinked_directories() {
+    let root = std::env::temp_dir().join(format!("caseflow-symlink-loop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let scenario = dir("scenarios").join("create_defaults.json");
+    std::fs::copy(&scenario, root.join("only.json")).unwrap();
+    std::os::unix::fs::symlink(".", root.join("again")).unwrap();
+    std::os::unix::fs::symlink(&root, root.join("absolute")).unwrap();
+    std::fs::create_dir(root.join("sub")).unwrap();
+    std::os::unix::fs::symlink("..", root.join("sub").join("up")).unwrap();
+    let report = caseflow::run_scenarios(std::slice::from_ref(&root));
+    let _ = std::fs::remove_dir_all(&root);
+    assert_eq!(report.outcomes.len(), 1, "\n{report}");
+    assert_eq!(report.failed(), 0, "\n{report}");
+}

@@ -261,3 +261,34 @@ fn resolve_by_problem_touches_only_linked_open_incidents() {
         .unwrap_err();
     assert_eq!(err.error.code().as_str(), "case_not_found");
 }
+
+#[test]
+fn a_local_desk_refuses_remote_links_and_follow_ons() {
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    problems(&mut desk);
+    let err = desk.link_remote_incident(1, 99).unwrap_err();
+    assert_eq!(err.code().as_str(), "invalid_input");
+    assert!(err.message().contains("routed"), "{}", err.message());
+    assert_eq!(desk.incidents_of(1).count(), 0);
+    // Nothing was recorded: the problem may still change type.
+    run(
+        &mut desk,
+        "2026-03-02T10:00:00Z",
+        json!({"op": "update", "case": 1, "type": "question"}),
+    );
+    let err = desk
+        .execute(
+            t("2026-03-02T10:00:00Z"),
+            &Command::ResolveByProblem {
+                case: 2,
+                problem: 1,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.error.code().as_str(), "invalid_input");
+    assert!(
+        err.error.message().contains("routed"),
+        "{}",
+        err.error.message()
+    );
+}

@@ -249,3 +249,45 @@ fn replay_refuses_a_log_that_creates_an_existing_or_purged_id() {
         );
     }
 }
+
+/// `groups: null` removes the directory (DOMAIN.md section 8); the `config_changed` event
+/// says so, and replaying the log or restoring a snapshot gives the same desk.
+#[test]
+fn removing_the_group_directory_replays_and_round_trips() {
+    let start = t("2026-03-02T08:00:00Z");
+    let config = Config::from_json(r#"{"groups": {"tier1": ["bob"]}}"#).unwrap();
+    let mut desk = Desk::new(config.clone(), start);
+    let mut log = Vec::new();
+    for (at, cmd) in [
+        (
+            "2026-03-02T09:00:00Z",
+            json!({"op": "create", "submitter": "r1", "group": "tier1", "assignee": "bob"}),
+        ),
+        (
+            "2026-03-02T10:00:00Z",
+            json!({"op": "configure", "groups": null}),
+        ),
+        (
+            "2026-03-02T11:00:00Z",
+            json!({"op": "create", "submitter": "r2", "group": "anyone", "assignee": "zed"}),
+        ),
+    ] {
+        log.extend(
+            desk.execute_json(t(at), &cmd)
+                .unwrap_or_else(|r| panic!("{cmd}: {}", r.error)),
+        );
+    }
+    assert_eq!(desk.config().groups(), None);
+    let changed = log[1].to_json();
+    assert_eq!(changed["type"], "config_changed");
+    assert_eq!(changed["changes"], json!({"groups": null}));
+
+    let parsed: Vec<Event> = log
+        .iter()
+        .map(|e| serde_json::from_str(&serde_json::to_string(e).unwrap()).unwrap())
+        .collect();
+    assert_eq!(parsed, log);
+    let replayed = Desk::replay(config, start, &parsed).unwrap();
+    assert_eq!(replayed, desk);
+    assert_eq!(Desk::restore(&desk.snapshot()).unwrap(), desk);
+}

@@ -6,7 +6,7 @@ mod rules;
 pub(crate) use rules::{Actions, Measure, Piece, Test};
 pub use rules::{Field, MAX_RULE_NAME_CHARS, Rule, RuleKind, Rules};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
@@ -180,7 +180,7 @@ impl Config {
             self.automation_interval_minutes = minutes;
         }
         if let Some(groups) = &changes.groups {
-            self.groups = Some(groups.clone());
+            self.groups = groups.clone();
         }
         if let Some(statuses) = &changes.statuses {
             self.catalog = Catalog::from_statuses(statuses.clone())?;
@@ -201,7 +201,7 @@ impl Config {
                 self.automation_interval_minutes,
                 next.automation_interval_minutes,
             ),
-            groups: (self.groups != next.groups).then(|| next.groups.clone().unwrap_or_default()),
+            groups: (self.groups != next.groups).then(|| next.groups.clone()),
             statuses: (self.catalog != next.catalog)
                 .then(|| next.catalog.iter().cloned().collect()),
         }
@@ -287,7 +287,8 @@ pub struct ConfigPatch {
     pub(crate) auto_close_after_days: Option<u32>,
     pub(crate) new_status: Option<NewStatusPolicy>,
     pub(crate) automation_interval_minutes: Option<u32>,
-    pub(crate) groups: Option<Groups>,
+    /// `Some(None)`: `groups = null`, which removes the directory.
+    pub(crate) groups: Option<Option<Groups>>,
     pub(crate) statuses: Vec<Status>,
     pub(crate) add_status: Option<Status>,
     pub(crate) update_status: Option<StatusUpdate>,
@@ -335,10 +336,16 @@ impl ConfigPatch {
                     ranged(v, 1, 1440).map(|n| p.automation_interval_minutes = Some(n))
                 }
                 ("new_status", _) => typed(v).map(|x| p.new_status = Some(x)),
-                ("groups", _) => parse_groups(v).map(|g| p.groups = Some(g)),
-                ("statuses", _) => typed::<Vec<StatusDecl>>(v).map(|list| {
-                    p.statuses = list.into_iter().map(StatusDecl::into_status).collect()
-                }),
+                ("groups", _) if v.is_null() => {
+                    p.groups = Some(None);
+                    Ok(())
+                }
+                ("groups", _) => parse_groups(v).map(|g| p.groups = Some(Some(g))),
+                ("statuses", _) => typed::<Vec<StatusDecl>>(v)
+                    .and_then(unique_ids)
+                    .map(|list| {
+                        p.statuses = list.into_iter().map(StatusDecl::into_status).collect()
+                    }),
                 ("add_status", PatchKind::Configure) => {
                     typed::<StatusDecl>(v).map(|d| p.add_status = Some(d.into_status()))
                 }
@@ -384,7 +391,7 @@ impl ConfigPatch {
             config.automation_interval_minutes = minutes;
         }
         if let Some(groups) = &self.groups {
-            config.groups = Some(groups.clone());
+            config.groups = groups.clone();
         }
     }
 
@@ -448,6 +455,17 @@ fn typed<T: DeserializeOwned>(v: &Value) -> Result<T, String> {
     T::deserialize(v).map_err(|e| e.to_string())
 }
 
+/// A `statuses` list names each id once: a second entry is no update of the first.
+fn unique_ids(list: Vec<StatusDecl>) -> Result<Vec<StatusDecl>, String> {
+    let mut seen = BTreeSet::new();
+    for s in &list {
+        if !seen.insert(s.id.as_str()) {
+            return Err(format!("status `{}` is listed more than once", s.id));
+        }
+    }
+    Ok(list)
+}
+
 fn ranged(v: &Value, lo: u32, hi: u32) -> Result<u32, String> {
     v.as_u64()
         .and_then(|n| u32::try_from(n).ok())
@@ -496,6 +514,24 @@ mod tests {
                 err.message()
             );
         }
+    }
+
+    #[test]
+    fn a_status_id_listed_twice_is_refused() {
+        let twice = r#"{"statuses": [
+            {"id": "waiting", "category": "pending", "label": "Waiting"},
+            {"id": "waiting", "category": "pending", "label": "Waiting again"}]}"#;
+        let err = Config::from_json(twice).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidConfig);
+        assert!(err.message().contains("statuses"), "{}", err.message());
+        let value: Value = serde_json::from_str(twice).unwrap();
+        let err = ConfigPatch::parse(&value, PatchKind::Configure).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidConfig);
+        assert!(
+            err.message().contains("`waiting` is listed more than once"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]

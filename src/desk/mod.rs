@@ -128,10 +128,15 @@ impl Desk {
     /// type. Call it once the incident's desk accepted the link.
     ///
     /// # Errors
-    /// `invalid_input` when `incident` is a case of this desk (link it with an update);
-    /// otherwise the link checks of DOMAIN.md section 4: `case_not_found`, `not_a_problem`,
-    /// `problem_resolved`.
+    /// `invalid_input` on a [`Cascade::Local`] desk (it holds all its incidents) and when
+    /// `incident` is a case of this desk (link it with an update); otherwise the link
+    /// checks of DOMAIN.md section 4: `case_not_found`, `not_a_problem`, `problem_resolved`.
     pub fn link_remote_incident(&mut self, problem: CaseId, incident: CaseId) -> Result<(), Error> {
+        if self.cascade_mode == Cascade::Local {
+            return Err(Error::input(
+                "link_remote_incident is only for routed desks: a local desk holds its incidents",
+            ));
+        }
         if self.cases.contains_key(&incident) {
             return Err(Error::input(format!(
                 "case {incident} is on this desk: link it with an update"

@@ -479,6 +479,7 @@ impl Desk {
                 due_at: Some(due_at),
                 ..Derived::default()
             };
+            lifecycle::check_view_shape(&case)?;
             lifecycle::check_view(&self.config, &mut case, &given, self.now)?;
             cases.push(case);
         }

@@ -67,12 +67,13 @@ impl Desk {
     ///
     /// # Errors
     /// A [`Rejection`] with the code of the first failed check, in the order of DOMAIN.md
-    /// section 6: `invalid_input`, `stale_time`, `case_not_found`, `case_closed`,
+    /// section 6: `invalid_input` (`resolve_by_problem` on a [`Cascade::Local`] desk
+    /// included), `stale_time`, `case_not_found`, `case_closed`,
     /// `version_conflict`, then the lifecycle's rules. A rejected command changes nothing
     /// but the advance to `at`, whose events the rejection carries.
     pub fn execute(&mut self, at: Instant, command: &Command) -> Result<Vec<Event>, Rejection> {
         let reject = |error, events| Rejection { error, events };
-        let input = match check_input(command) {
+        let input = match check_input(command, self.cascade_mode) {
             Ok(input) => input,
             Err(error) => {
                 let events = self.advance_to(at).unwrap_or_default();

@@ -10,8 +10,9 @@ use crate::status::Category;
 use crate::time::Date;
 
 use super::{
-    Change, Decision, Input, Source, State, check_directory, check_link_target, check_transition,
-    default_status, due_date_requires_task, not_an_incident, open_case, status_changed,
+    Change, Decision, Input, Named, Source, State, check_directory, check_link_target,
+    check_transition, default_status, due_date_requires_task, not_an_incident, open_case,
+    status_changed,
 };
 
 /// The fields a change names (`None`: left alone; `Some(None)`: cleared), with its tags
@@ -80,9 +81,11 @@ pub(crate) fn edit(
     };
     let assignee_changed = assignee_change.is_some();
     let group_changed = group_change.is_some();
-    if assignee_changed || group_changed {
-        check_directory(config, new_assignee, new_group)?;
-    }
+    let named = Named {
+        assignee: assignee_changed,
+        group: group_changed,
+    };
+    check_directory(config, new_assignee, new_group, named)?;
     if new_type != case.case_type
         && case.case_type == Some(CaseType::Problem)
         && state.has_incidents(case.id)
@@ -139,7 +142,12 @@ pub(crate) fn edit(
         None => None,
     };
     let to_category = target.map_or(case.category, |(s, _)| s.category);
-    if target.is_some() || assignee_changed {
+    // Only a real move is judged: naming the current status is no change (DOMAIN.md 3.1),
+    // and a policy change never rewrites cases, so a case left from an earlier policy may
+    // be named as it is. A move of the assignee judges the resulting pair, kept status
+    // included.
+    let status_moves = target.is_some_and(|(s, _)| s.id != case.status);
+    if status_moves || assignee_changed {
         check_transition(
             config,
             Some(case.category),

@@ -8,8 +8,8 @@ use crate::status::Category;
 use crate::time::Instant;
 
 use super::{
-    Change, Input, State, check_directory, check_link_target, check_transition, default_status,
-    due_date_requires_task, new_id, not_an_incident,
+    Change, Input, Named, State, check_directory, check_link_target, check_transition,
+    default_status, due_date_requires_task, new_id, not_an_incident,
 };
 
 pub(super) fn create(
@@ -20,7 +20,11 @@ pub(super) fn create(
 ) -> Result<Vec<Change>, Error> {
     let config = state.config();
     let id = new_id(state, c.id)?;
-    check_directory(config, c.assignee.as_deref(), c.group.as_deref())?;
+    let named = Named {
+        assignee: true,
+        group: true,
+    };
+    check_directory(config, c.assignee.as_deref(), c.group.as_deref(), named)?;
     if c.due_date.is_some() && c.case_type != Some(CaseType::Task) {
         return Err(due_date_requires_task());
     }

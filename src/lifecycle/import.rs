@@ -11,8 +11,8 @@ use crate::time::Instant;
 
 use super::{Cascade, Change, State, new_id};
 
-/// An `import`: the view, checked and completed, inserted as it is; an incident's link in
-/// the same step.
+/// An `import` whose view passed `check_view_shape` (the input check): the view, checked
+/// and completed, inserted as it is; an incident's link in the same step.
 pub(super) fn import(state: &impl State, at: Instant, view: &Import) -> Result<Vec<Change>, Error> {
     let mut case = (*view.case).clone();
     check_view(state.config(), &mut case, &view.given, at)?;
@@ -26,15 +26,15 @@ pub(super) fn import(state: &impl State, at: Instant, view: &Import) -> Result<V
     Ok(vec![Change::of(id, kinds)])
 }
 
-/// An imported view, checked for consistency with DOMAIN.md and completed with its
-/// derived fields; every violation is `invalid_input` naming the field.
-pub(crate) fn check_view(
-    config: &Config,
-    case: &mut Case,
-    given: &Derived,
-    at: Instant,
-) -> Result<(), Error> {
-    let bad = |field: &str, why: String| Error::input(format!("view: {field}: {why}"));
+/// `invalid_input` naming the view's `field`.
+fn bad(field: &str, why: String) -> Error {
+    Error::input(format!("view: {field}: {why}"))
+}
+
+/// The checks of an imported view that need neither the desk nor the instant: ids,
+/// version, names, subject, tags. They are input checks (DOMAIN.md section 6: before
+/// `stale_time`); `check_view` does the rest.
+pub(crate) fn check_view_shape(case: &Case) -> Result<(), Error> {
     if case.id == 0 {
         return Err(bad("id", "case ids start at 1".to_owned()));
     }
@@ -59,7 +59,18 @@ pub(crate) fn check_view(
             "each tag is 1 to 64 of a-z 0-9 _ : . / -".to_owned(),
         ));
     }
-    check_tag_count(case.tags.len()).map_err(|e| bad("tags", e.message().to_owned()))?;
+    check_tag_count(case.tags.len()).map_err(|e| bad("tags", e.message().to_owned()))
+}
+
+/// An imported view that passed `check_view_shape`, checked for consistency with DOMAIN.md
+/// and the configuration, and completed with its derived fields; every violation is
+/// `invalid_input` naming the field.
+pub(crate) fn check_view(
+    config: &Config,
+    case: &mut Case,
+    given: &Derived,
+    at: Instant,
+) -> Result<(), Error> {
     let status = config
         .catalog
         .get(&case.status)

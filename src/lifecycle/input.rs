@@ -1,9 +1,12 @@
-//! The checks that need no state: shapes, lengths, tags (`invalid_input`). They come
-//! first of all checks (DOMAIN.md section 6), before the desk's time is looked at.
+//! The checks that need no state: shapes, lengths, tags, an imported view's ids and names
+//! (`invalid_input`). They come first of all checks (DOMAIN.md section 6), before the
+//! desk's time is looked at.
 
 use crate::case::{Tags, check_name, check_subject, check_tag_count, normalize_tags};
 use crate::command::Command;
 use crate::error::Error;
+
+use super::{Cascade, check_view_shape};
 
 /// What the stateless checks hand on to the deciders: the command's tags, normalized
 /// once (lowercased, sorted, without duplicates).
@@ -15,8 +18,9 @@ pub(crate) struct Input {
     pub(crate) untags: Tags,
 }
 
-/// Checks a command's shape and normalizes its tags.
-pub(crate) fn check_input(command: &Command) -> Result<Input, Error> {
+/// Checks a command's shape and normalizes its tags. `cascade` is the desk's mode, fixed
+/// for its life: `resolve_by_problem` is a routed desk's command only.
+pub(crate) fn check_input(command: &Command, cascade: Cascade) -> Result<Input, Error> {
     let zero = |field: &str| Error::input(format!("{field}: case ids start at 1"));
     let mut input = Input::default();
     match command {
@@ -56,6 +60,14 @@ pub(crate) fn check_input(command: &Command) -> Result<Input, Error> {
             }
         }
         Command::FollowUp { id: Some(0), .. } => return Err(zero("id")),
+        Command::Import { view } => check_view_shape(&view.case)?,
+        // Only the routed cascade's follow-on may waive the assignee requirement: a local
+        // desk resolves incidents in the problem's own step (DOMAIN.md section 4).
+        Command::ResolveByProblem { .. } if cascade == Cascade::Local => {
+            return Err(Error::input(
+                "resolve_by_problem is only for routed desks: a local desk resolves incidents in their problem's step",
+            ));
+        }
         _ => {}
     }
     Ok(input)

@@ -25,7 +25,7 @@ mod input;
 pub use cascade::{Cascade, FollowOn};
 pub(crate) use cascade::{follow_ons, resolve_by_problem};
 pub(crate) use change::{Edit, edit};
-pub(crate) use import::{check_view, check_view_link};
+pub(crate) use import::{check_view, check_view_link, check_view_shape};
 pub(crate) use input::{Input, check_input};
 
 use crate::case::{Case, CaseId, CaseType};
@@ -335,22 +335,38 @@ fn check_transition(
     }
 }
 
-/// The group directory's rules for an assignee and group, when either changes.
+/// Which of the assignee and the group a change names (with a new value).
+#[derive(Clone, Copy, Debug)]
+struct Named {
+    assignee: bool,
+    group: bool,
+}
+
+/// The group directory's rules (DOMAIN.md section 1) for the `assignee` and `group` a case
+/// has after a change: the agent and the group the change names must be known (one it
+/// leaves alone may have left the directory since), and when it names either, an assignee
+/// must be a member of the group when both are set.
 fn check_directory(
     config: &Config,
     assignee: Option<&str>,
     group: Option<&str>,
+    named: Named,
 ) -> Result<(), Error> {
     let Some(groups) = &config.groups else {
         return Ok(());
     };
-    if let Some(g) = group.filter(|g| !groups.contains_key(*g)) {
+    if !named.assignee && !named.group {
+        return Ok(());
+    }
+    let group_named = group.filter(|_| named.group);
+    if let Some(g) = group_named.filter(|g| !groups.contains_key(*g)) {
         return Err(Error::new(
             ErrorCode::UnknownGroup,
             format!("there is no group `{g}`"),
         ));
     }
-    if let Some(a) = assignee.filter(|a| !groups.values().any(|m| m.contains(*a))) {
+    let assignee_named = assignee.filter(|_| named.assignee);
+    if let Some(a) = assignee_named.filter(|a| !groups.values().any(|m| m.contains(*a))) {
         return Err(Error::new(
             ErrorCode::UnknownAgent,
             format!("there is no agent `{a}`"),
