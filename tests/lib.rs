@@ -4,6 +4,7 @@
 mod desk;
 mod properties;
 mod purity;
+mod rules;
 mod scenarios;
 mod sharding;
 mod snapshot;

@@ -35,14 +35,14 @@ const STATUSES: [&str; 14] = [
 const CUSTOM_CATEGORIES: [&str; 6] = ["new", "open", "pending", "on_hold", "resolved", "resolved"];
 const UNKNOWN_ID: CaseId = 9999;
 
-fn start() -> Instant {
+pub(crate) fn start() -> Instant {
     "2026-03-02T08:00:00Z".parse().unwrap()
 }
 
 // ----- generation ---------------------------------------------------------------------
 
 #[derive(Clone, Debug)]
-struct Setup {
+pub(crate) struct Setup {
     new_only_at_start: bool,
     days: u32,
     /// Per custom status: 0 absent, 1 plain, 2 its category's default, 3 inactive.
@@ -51,7 +51,12 @@ struct Setup {
 }
 
 impl Setup {
-    fn config(&self) -> Config {
+    pub(crate) fn config(&self) -> Config {
+        Config::from_value(&self.value()).unwrap()
+    }
+
+    /// The configuration as JSON.
+    pub(crate) fn value(&self) -> Value {
         let statuses: Vec<Value> = (5..)
             .zip(CUSTOM_CATEGORIES.iter().zip(&self.customs))
             .filter(|(_, (_, flag))| **flag > 0)
@@ -67,11 +72,11 @@ impl Setup {
         if self.groups {
             value["groups"] = json!({"tier1": ["bob", "carol"], "tier2": ["dave"]});
         }
-        Config::from_value(&value).unwrap()
+        value
     }
 }
 
-fn setup() -> impl Strategy<Value = Setup> {
+pub(crate) fn setup() -> impl Strategy<Value = Setup> {
     let days = prop_oneof![1u32..=4, 1u32..=28];
     (any::<bool>(), days, vec(0u8..4, 6), any::<bool>()).prop_map(
         |(new_only_at_start, days, customs, groups)| Setup {
@@ -133,7 +138,7 @@ enum Remap {
 }
 
 #[derive(Clone, Debug)]
-enum Op {
+pub(crate) enum Op {
     /// The type, the other fields; `stray` sends `problem` and `due_date` whatever the type
     /// (else only when the type takes them).
     Create(Option<CaseType>, Vec<Field>, bool),
@@ -271,7 +276,7 @@ fn gap() -> impl Strategy<Value = i64> {
     ]
 }
 
-fn ops() -> impl Strategy<Value = Vec<(i64, Op)>> {
+pub(crate) fn ops() -> impl Strategy<Value = Vec<(i64, Op)>> {
     vec((gap(), op()), 1..60)
 }
 
@@ -329,7 +334,7 @@ fn field(desk: &Desk, field: &Field, case: CaseId) -> (&'static str, Value) {
 }
 
 /// The JSON command for `op` against the desk as it is now.
-fn command(desk: &Desk, op: &Op) -> Value {
+pub(crate) fn command(desk: &Desk, op: &Op) -> Value {
     match op {
         Op::Create(ty, fields, stray) => {
             let has_problems = desk
@@ -415,17 +420,17 @@ fn command(desk: &Desk, op: &Op) -> Value {
     }
 }
 
-struct Step {
-    at: Instant,
-    cmd: Value,
-    before: Desk,
-    result: Result<Vec<Event>, Rejection>,
-    after: Desk,
+pub(crate) struct Step {
+    pub(crate) at: Instant,
+    pub(crate) cmd: Value,
+    pub(crate) before: Desk,
+    pub(crate) result: Result<Vec<Event>, Rejection>,
+    pub(crate) after: Desk,
 }
 
 impl Step {
     /// Every event the step emitted: a success's, or those a rejection carries.
-    fn events(&self) -> &[Event] {
+    pub(crate) fn events(&self) -> &[Event] {
         match &self.result {
             Ok(events) => events,
             Err(rejection) => &rejection.events,
@@ -433,15 +438,20 @@ impl Step {
     }
 }
 
-struct Trace {
-    steps: Vec<Step>,
-    desk: Desk,
+pub(crate) struct Trace {
+    pub(crate) steps: Vec<Step>,
+    pub(crate) desk: Desk,
     /// The concrete commands run, one line each, for failure messages.
-    log: String,
+    pub(crate) log: String,
 }
 
 fn simulate(setup: &Setup, ops: &[(i64, Op)]) -> Trace {
-    let mut desk = Desk::new(setup.config(), start());
+    simulate_config(setup.config(), ops)
+}
+
+/// Runs `ops` on a desk with this configuration, recording every step.
+pub(crate) fn simulate_config(config: Config, ops: &[(i64, Op)]) -> Trace {
+    let mut desk = Desk::new(config, start());
     let mut t = start().unix_seconds();
     let (mut steps, mut log) = (Vec::new(), String::from("commands run:\n"));
     for (gap, op) in ops {

@@ -1,7 +1,7 @@
 //! Snapshots and replay refuse broken input whole (DOMAIN.md section 6; issue "case
 //! management for hosts").
 
-use caseflow::{Config, Desk, ErrorCode, Event, Instant};
+use caseflow::{Config, Desk, ErrorCode, Event, Instant, SNAPSHOT_VERSION};
 use serde_json::json;
 
 fn t(s: &str) -> Instant {
@@ -38,7 +38,7 @@ fn a_snapshot_round_trips_and_stays_small() {
     let (desk, _) = busy_desk();
     let text = desk.snapshot();
     assert_eq!(Desk::restore(&text).unwrap(), desk);
-    assert!(text.starts_with("caseflow-snapshot 1 "));
+    assert!(text.starts_with(&format!("caseflow-snapshot {SNAPSHOT_VERSION} ")));
 }
 
 /// Names and subjects that JSON must escape, shared names, and a requester who is not the
@@ -135,7 +135,10 @@ fn reseal(body: &str) -> String {
                 .wrapping_mul(0x0100_0000_01b3)
                 .rotate_left(29)
         });
-    format!("caseflow-snapshot 1 {} {sum:016x}\n{body}", body.len())
+    format!(
+        "caseflow-snapshot {SNAPSHOT_VERSION} {} {sum:016x}\n{body}",
+        body.len()
+    )
 }
 
 #[test]
@@ -165,9 +168,14 @@ fn a_broken_snapshot_is_refused_with_a_clear_error() {
     };
     refuse(&text[..text.len() - 10], "truncated");
     refuse(&text.replacen("\"vip\"", "\"vop\"", 1), "corrupted");
+    // A snapshot of the first format (before rules) is refused, not guessed at.
     refuse(
-        &text.replacen("caseflow-snapshot 1 ", "caseflow-snapshot 2 ", 1),
-        "unknown version 2",
+        &text.replacen(
+            &format!("caseflow-snapshot {SNAPSHOT_VERSION} "),
+            "caseflow-snapshot 1 ",
+            1,
+        ),
+        &format!("unknown version 1; this build reads version {SNAPSHOT_VERSION}"),
     );
     refuse("", "no header");
     refuse("hello\n{}", "not a snapshot header");

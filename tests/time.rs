@@ -190,18 +190,25 @@ fn start() -> Instant {
 struct Setup {
     days: u32,
     zone: usize,
+    /// Run the rule pack of tests/rules.rs, automations sweeping every `rules` minutes.
+    rules: Option<u32>,
 }
 
 impl Setup {
     fn config(&self) -> Config {
-        Config::from_value(&json!({"auto_close_after_days": self.days,
-                                   "timezone": ZONES[self.zone]}))
-        .unwrap()
+        let mut config = json!({"auto_close_after_days": self.days,
+                                "timezone": ZONES[self.zone]});
+        if let Some(minutes) = self.rules {
+            config["rules"] = crate::rules::rule_pack();
+            config["automation_interval_minutes"] = json!(minutes);
+        }
+        Config::from_value(&config).unwrap()
     }
 }
 
 fn setup() -> impl Strategy<Value = Setup> {
-    (1u32..=5, 0..ZONES.len()).prop_map(|(days, zone)| Setup { days, zone })
+    let rules = proptest::option::of(prop_oneof![Just(60u32), 7u32..=240]);
+    (1u32..=5, 0..ZONES.len(), rules).prop_map(|(days, zone, rules)| Setup { days, zone, rules })
 }
 
 /// A command, abstractly; `case` picks among the cases created before it (ids 1..=n).
@@ -566,7 +573,13 @@ fn check_slicing(setup: &Setup, steps: &[Step]) -> Result<(), TestCaseError> {
     );
     prop_assert!(a == b, "desks (a) and (b) differ\n{}", script);
     prop_assert!(a == c, "desks (a) and (c) differ\n{}", script);
-    prop_assert_eq!(a.next_deadline(), None);
+    // Nothing is left but the next sweep of the automations, if any.
+    let next_sweep = setup.rules.map(|minutes| {
+        let step = i64::from(minutes) * 60;
+        let now = a.now().unix_seconds();
+        Instant::from_unix_seconds((now.div_euclid(step) + 1) * step).unwrap()
+    });
+    prop_assert_eq!(a.next_deadline(), next_sweep);
     Ok(())
 }
 
@@ -608,7 +621,17 @@ fn many_deadlines_in_one_skipped_span() {
     };
     steps.push((10 * SECONDS_PER_DAY, Op::Advance, slices));
     for zone in 0..ZONES.len() {
-        check_slicing(&Setup { days: 1, zone }, &steps).unwrap();
+        for rules in [None, Some(60), Some(7)] {
+            check_slicing(
+                &Setup {
+                    days: 1,
+                    zone,
+                    rules,
+                },
+                &steps,
+            )
+            .unwrap();
+        }
     }
 }
 

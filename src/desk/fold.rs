@@ -51,6 +51,11 @@ impl Desk {
         let unknown = |id| Error::input(format!("event {} names unknown case {id}", event.seq));
         match (&event.kind, event.case) {
             (EventKind::ConfigChanged { changes }, _) => self.config.clone().apply_changes(changes),
+            (EventKind::RulesReplaced { rules }, _) => {
+                crate::config::Rules::parse(&rules.clone().into(), &self.config.catalog)
+                    .map(|_| ())
+                    .map_err(|found| Error::config(found.join("; ")))
+            }
             (_, None) => Err(Error::input(format!("event {} names no case", event.seq))),
             (EventKind::Created { view } | EventKind::Imported { view }, Some(id)) => {
                 if view.id != id || self.cases.contains_key(&id) || self.purged.contains(&id) {

@@ -40,6 +40,57 @@ impl RuleState {
     fn firings_of(&self, rule: usize, case: CaseId) -> u32 {
         self.firings.get(&(rule as u32, case)).copied().unwrap_or(0)
     }
+
+    /// The firing counts by rule name, sorted, as a snapshot keeps them.
+    pub(crate) fn named_firings(&self, rules: &Rules) -> Vec<(String, CaseId, u32)> {
+        let mut out: Vec<(String, CaseId, u32)> = self
+            .firings
+            .iter()
+            .filter_map(|((i, case), n)| {
+                let rule = rules.0.get(*i as usize)?;
+                Some((rule.name.to_string(), *case, *n))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The disabled rules by name, in list order.
+    pub(crate) fn named_disabled(&self, rules: &Rules) -> Vec<String> {
+        let mut places = self.disabled.clone();
+        places.sort_unstable();
+        places
+            .iter()
+            .filter_map(|i| rules.0.get(*i as usize).map(|r| r.name.to_string()))
+            .collect()
+    }
+
+    /// The state a snapshot describes, by rule name.
+    pub(crate) fn from_named(
+        rules: &Rules,
+        firings: Vec<(String, CaseId, u32)>,
+        disabled: &[String],
+    ) -> Result<RuleState, String> {
+        let place = |name: &str| {
+            rules
+                .iter()
+                .position(|r| &*r.name == name && r.kind == RuleKind::Automation)
+                .map(|i| i as u32)
+                .ok_or_else(|| format!("rule state names no automation `{name}`"))
+        };
+        let mut state = RuleState::default();
+        for (name, case, n) in firings {
+            state.firings.insert((place(&name)?, case), n);
+        }
+        for name in disabled {
+            let i = rules
+                .iter()
+                .position(|r| *r.name == **name)
+                .ok_or_else(|| format!("rule state names no rule `{name}`"))?;
+            state.disabled.push(i as u32);
+        }
+        Ok(state)
+    }
 }
 
 /// How often one rule was evaluated (its guard held), fired and failed on this desk since

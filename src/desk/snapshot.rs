@@ -15,10 +15,11 @@ use std::collections::{BTreeSet, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::rules::RuleState;
 use super::store::CaseStore;
 use crate::case::{Case, CaseId, CaseType, Channel, Name, Priority, Tags};
 use crate::command::{Command, Derived};
-use crate::config::{Config, NewStatusPolicy};
+use crate::config::{Config, NewStatusPolicy, Rules};
 use crate::desk::Desk;
 use crate::error::Error;
 use crate::event::Groups;
@@ -28,7 +29,7 @@ use crate::time::{Date, Instant};
 
 const MAGIC: &str = "caseflow-snapshot";
 /// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +49,12 @@ struct Meta {
     remote_links: Vec<(CaseId, CaseId)>,
     /// Follow-on commands not yet taken: (at, incident, problem).
     follow_ons: Vec<(Instant, CaseId, CaseId)>,
+    /// The rules' declarations, in order.
+    rules: Vec<serde_json::Value>,
+    /// How many times each automation fired on each case: (rule, case, count).
+    firings: Vec<(String, CaseId, u32)>,
+    /// The rules disabled until the rules are replaced.
+    disabled: Vec<String>,
     /// How many case lines follow.
     cases: usize,
 }
@@ -309,6 +316,9 @@ impl Desk {
             routed: self.cascade_mode == Cascade::Routed,
             remote_links,
             follow_ons,
+            rules: config.rules.declared(),
+            firings: self.rule_state.named_firings(&config.rules),
+            disabled: self.rule_state.named_disabled(&config.rules),
             cases: self.cases.len(),
         };
         // Serialising these types into memory cannot fail.
@@ -377,6 +387,10 @@ impl Desk {
         }))?;
         config.groups = body.groups;
         config.catalog = Catalog::from_statuses(body.statuses)?;
+        config.rules = Rules::parse(&body.rules.into(), &config.catalog)
+            .map_err(|found| Error::config(found.join("; ")))?;
+        let rule_state = RuleState::from_named(&config.rules, body.firings, &body.disabled)
+            .map_err(|why| bad(why))?;
         let mode = if body.routed {
             Cascade::Routed
         } else {
@@ -386,6 +400,7 @@ impl Desk {
         desk.seq = body.seq;
         desk.last_id = body.last_id;
         desk.purged = body.purged;
+        desk.rule_state = rule_state;
         let lines: Vec<&str> = lines.collect();
         if lines.len() != body.cases {
             return Err(bad(format!(
