@@ -390,7 +390,7 @@ impl Desk {
         config.rules = Rules::parse(&body.rules.into(), &config.catalog)
             .map_err(|found| Error::config(found.join("; ")))?;
         let rule_state = RuleState::from_named(&config.rules, body.firings, &body.disabled)
-            .map_err(|why| bad(why))?;
+            .map_err(&bad)?;
         let mode = if body.routed {
             Cascade::Routed
         } else {
