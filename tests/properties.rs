@@ -91,7 +91,7 @@ pub(crate) fn setup() -> impl Strategy<Value = Setup> {
 /// A case named by a command, picked from the desk when the command runs (modulo the
 /// number of candidates; any case when there is none).
 #[derive(Clone, Debug)]
-enum Target {
+pub(crate) enum Target {
     Any(usize),
     Problem(usize),
     Closed(usize),
@@ -104,7 +104,7 @@ enum Target {
 
 /// A field of a `create` or an `update` (`None`: null, which clears on update).
 #[derive(Clone, Debug)]
-enum Field {
+pub(crate) enum Field {
     /// `create` only: an existing id (`case_exists`), or `Unknown` for a fresh one.
     Id(Target),
     Type(Option<CaseType>),
@@ -124,14 +124,14 @@ enum Field {
 
 /// Which status a `delete_status` names: a named one, or that of the i-th open case.
 #[derive(Clone, Debug)]
-enum Doomed {
+pub(crate) enum Doomed {
     Named(usize),
     Held(usize),
 }
 
 /// `remap_to`: none, a named status, or the i-th live status of the doomed one's category.
 #[derive(Clone, Debug)]
-enum Remap {
+pub(crate) enum Remap {
     None,
     Named(usize),
     Sibling(usize),
