@@ -104,9 +104,8 @@ fn cascade_benches(c: &mut Criterion) {
     group.finish();
 
     // cascade/resolve_empty: resolving a problem with no incidents on a desk of 1,000,000
-    // open problems. Target (issue 3): within 10% of desk/update; read as within 10% of
-    // cascade/resolve_question, since a priority change moves no status set and arms no
-    // deadline (README.md, "Benchmarks").
+    // open problems. Target: within 10% of cascade/resolve_question (a priority change,
+    // desk/update, moves no status set and arms no deadline, so it is no reference).
     // cascade/resolve_question: the same on a desk of questions, which have no cascade at
     // all: the difference between the two is what the cascade costs when it has nothing
     // to do; both pay for the status change itself (index move, auto-close armed).
