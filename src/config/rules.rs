@@ -71,7 +71,14 @@ impl Rule {
 
 /// An account's rules, in list order. Cloning shares them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Rules(pub(crate) Arc<[Rule]>);
+pub struct Rules {
+    list: Arc<[Rule]>,
+    /// Whether an enabled trigger exists; an enabled automation; an enabled trigger with
+    /// a `changed` guard (which needs the case as it was at the start of the step).
+    triggers: bool,
+    automations: bool,
+    baseline: bool,
+}
 
 impl Rules {
     /// Parses a list of rule declarations (the `rules` key, as JSON) against a catalog.
@@ -102,7 +109,18 @@ impl Rules {
             }
         }
         if problems.is_empty() {
-            Ok(Rules(rules.into()))
+            let enabled = |kind| rules.iter().any(|r| r.enabled && r.kind == kind);
+            let baseline = rules.iter().any(|r| {
+                r.enabled
+                    && r.kind == RuleKind::Trigger
+                    && r.when.iter().any(|t| matches!(t, Test::Changed(_)))
+            });
+            Ok(Rules {
+                triggers: enabled(RuleKind::Trigger),
+                automations: enabled(RuleKind::Automation),
+                baseline,
+                list: rules.into(),
+            })
         } else {
             Err(problems)
         }
@@ -110,27 +128,41 @@ impl Rules {
 
     /// The rules, in list order.
     pub fn iter(&self) -> impl Iterator<Item = &Rule> {
-        self.0.iter()
+        self.list.iter()
+    }
+
+    /// The rule at this place in the list.
+    pub(crate) fn get(&self, place: usize) -> Option<&Rule> {
+        self.list.get(place)
     }
 
     /// How many rules there are.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.list.len()
     }
 
     /// Whether there is no rule.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.list.is_empty()
     }
 
     /// Whether any enabled rule is of this kind.
     pub(crate) fn has(&self, kind: RuleKind) -> bool {
-        self.0.iter().any(|r| r.enabled && r.kind == kind)
+        match kind {
+            RuleKind::Trigger => self.triggers,
+            RuleKind::Automation => self.automations,
+        }
+    }
+
+    /// Whether a step must keep each case as it was at its start: an enabled trigger has a
+    /// `changed` guard.
+    pub(crate) fn need_baseline(&self) -> bool {
+        self.baseline
     }
 
     /// The declarations, as `rules_replaced` and snapshots carry them.
     pub(crate) fn declared(&self) -> Vec<Value> {
-        self.0.iter().map(|r| r.declared.clone()).collect()
+        self.list.iter().map(|r| r.declared.clone()).collect()
     }
 }
 

@@ -47,7 +47,7 @@ impl RuleState {
             .firings
             .iter()
             .filter_map(|((i, case), n)| {
-                let rule = rules.0.get(*i as usize)?;
+                let rule = rules.get(*i as usize)?;
                 Some((rule.name.to_string(), *case, *n))
             })
             .collect();
@@ -61,7 +61,7 @@ impl RuleState {
         places.sort_unstable();
         places
             .iter()
-            .filter_map(|i| rules.0.get(*i as usize).map(|r| r.name.to_string()))
+            .filter_map(|i| rules.get(*i as usize).map(|r| r.name.to_string()))
             .collect()
     }
 
@@ -315,43 +315,43 @@ impl Desk {
         }
         let rules = self.config.rules.clone();
         let mut done: Vec<usize> = Vec::new();
-        'pass: loop {
-            for (i, rule) in rules.iter().enumerate() {
-                if rule.kind != RuleKind::Trigger
-                    || !rule.enabled
-                    || done.contains(&i)
-                    || self.rule_state.is_disabled(i)
-                {
-                    continue;
+        // Where the scan goes on: the top after a change, else past the rule just run.
+        let mut from = 0;
+        loop {
+            let Some(case) = self.cases.get(&id).filter(|c| !c.closed && !c.deleted) else {
+                return; // triggers never run on closed or trashed cases
+            };
+            let touch = self.touched.get(&id);
+            let ctx = Ctx {
+                now: at,
+                before: touch.and_then(|t| t.before.as_deref()),
+                created: touch.is_some_and(|t| t.created),
+            };
+            let due = rules.iter().enumerate().skip(from).find(|(i, rule)| {
+                rule.kind == RuleKind::Trigger
+                    && rule.enabled
+                    && !done.contains(i)
+                    && !self.rule_state.is_disabled(*i)
+                    && rules::guard_holds(&rule.when, case, &ctx)
+            });
+            let Some((i, rule)) = due else {
+                return;
+            };
+            self.stats.bump(i, 0);
+            from = i + 1;
+            match rules::evaluate(self, rule, case) {
+                Outcome::Quiet => {}
+                Outcome::Failed { code, message } => {
+                    done.push(i);
+                    self.rule_failed(at, id, i, rule, code, message, out);
                 }
-                let Some(case) = self.cases.get(&id).filter(|c| !c.closed && !c.deleted) else {
-                    return; // triggers never run on closed or trashed cases
-                };
-                let touch = self.touched.get(&id);
-                let ctx = Ctx {
-                    now: at,
-                    before: touch.and_then(|t| t.before.as_deref()),
-                    created: touch.is_some_and(|t| t.created),
-                };
-                if !rules::guard_holds(&rule.when, case, &ctx) {
-                    continue;
-                }
-                self.stats.bump(i, 0);
-                match rules::evaluate(self, rule, case) {
-                    Outcome::Quiet => {}
-                    Outcome::Failed { code, message } => {
-                        done.push(i);
-                        self.rule_failed(at, id, i, rule, code, message, out);
-                    }
-                    Outcome::Fired(firing) => {
-                        done.push(i);
-                        if self.rule_fired(at, id, i, rule, firing, work, out) {
-                            continue 'pass;
-                        }
+                Outcome::Fired(firing) => {
+                    done.push(i);
+                    if self.rule_fired(at, id, i, rule, firing, work, out) {
+                        from = 0;
                     }
                 }
             }
-            return;
         }
     }
 

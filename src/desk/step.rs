@@ -13,7 +13,6 @@ use std::collections::VecDeque;
 
 use crate::case::{Case, CaseId};
 use crate::command::Command;
-use crate::config::RuleKind;
 use crate::error::{Error, ErrorCode};
 use crate::event::{Event, EventKind};
 use crate::ids::IdMap;
@@ -223,7 +222,7 @@ impl Desk {
             return touch.version;
         }
         let case = self.cases.get(&id);
-        let keep = self.config.rules.has(RuleKind::Trigger);
+        let keep = self.config.rules.need_baseline();
         let touch = Touch {
             version: case.map_or(0, |c| c.version) + 1,
             before: case.filter(|_| keep).map(|c| Box::new(c.clone())),
