@@ -150,3 +150,19 @@ fn the_configuration_reports_its_new_status_policy() {
         NewStatusPolicy::NewIffUnassigned
     );
 }
+
+#[test]
+fn getters_show_the_case_and_the_configuration() {
+    let config = Config::from_value(&json!({"groups": {"tier1": ["bob", "carol"]}})).unwrap();
+    let groups = config.groups().unwrap();
+    assert_eq!(groups["tier1"].iter().collect::<Vec<_>>(), ["bob", "carol"]);
+    assert!(Config::default().groups().is_none());
+    let mut desk = Desk::new(config, t("2026-03-02T08:00:00Z"));
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "create", "id": 1, "submitter": "r1", "tags": ["VIP", "billing"]}),
+    );
+    let case = desk.case(1).unwrap();
+    assert_eq!(case.tags().collect::<Vec<_>>(), ["billing", "vip"]);
+}

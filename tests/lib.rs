@@ -1,6 +1,8 @@
 //! caseflow's integration tests: one binary, so it links once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+#[cfg(feature = "cli")]
+mod cli;
 mod desk;
 mod properties;
 mod purity;

@@ -292,3 +292,23 @@ fn a_local_desk_refuses_remote_links_and_follow_ons() {
         err.error.message()
     );
 }
+
+#[test]
+fn unlinking_a_remote_incident_never_touches_a_local_link() {
+    let mut desk = Desk::new(config(), t("2026-03-02T08:00:00Z")).with_cascade(Cascade::Routed);
+    problems(&mut desk);
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "create", "id": 50, "submitter": "r", "type": "incident", "problem": 1}),
+    );
+    desk.link_remote_incident(1, 7001).unwrap();
+    assert_eq!(desk.incidents_of(1).collect::<Vec<_>>(), vec![50, 7001]);
+    // Case 50 is this desk's: only an update unlinks it.
+    assert!(!desk.unlink_remote_incident(1, 50));
+    assert!(!desk.unlink_remote_incident(1, 7002));
+    assert_eq!(desk.incidents_of(1).collect::<Vec<_>>(), vec![50, 7001]);
+    assert!(desk.unlink_remote_incident(1, 7001));
+    assert!(!desk.unlink_remote_incident(1, 7001));
+    assert_eq!(desk.incidents_of(1).collect::<Vec<_>>(), vec![50]);
+}

@@ -135,3 +135,60 @@ impl Deadlines {
         self.live
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Instant {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_rearmed_deadline_leaves_no_live_entry_behind() {
+        let mut d = Deadlines::default();
+        d.set(1, [Some(t("2026-03-02T10:00:00Z")), None]);
+        d.set(1, [Some(t("2026-03-05T10:00:00Z")), None]);
+        d.set(2, [None, Some(t("2026-03-04T10:00:00Z"))]);
+        // The first instant of case 1 is dead: the earliest live deadline is case 2's.
+        assert_eq!(
+            d.first(),
+            Some((t("2026-03-04T10:00:00Z"), DeadlineKind::Overdue, 2))
+        );
+        d.disarm(2, DeadlineKind::Overdue);
+        assert_eq!(
+            d.first(),
+            Some((t("2026-03-05T10:00:00Z"), DeadlineKind::AutoClose, 1))
+        );
+        assert_eq!(d.len(), 1);
+    }
+
+    /// Re-arming earlier leaves dead entries under live ones; the heap is rebuilt once
+    /// they outnumber the live ones (plus a margin), whatever the step by which it grows
+    /// (here two entries at a time, from an odd start, so it never hits the threshold
+    /// exactly).
+    #[test]
+    fn dead_entries_never_outnumber_live_ones_by_much() {
+        let mut d = Deadlines::default();
+        let base = t("2026-03-02T10:00:00Z");
+        for case in 0..101u64 {
+            d.set(case, [Some(base), None]);
+        }
+        for round in 1..50i64 {
+            for case in 0..101u64 {
+                let at = base.plus_seconds(-round * 1000 - case as i64);
+                d.set(case, [Some(at), Some(at)]);
+            }
+            assert!(
+                d.heap.len() <= 2 * d.live + 1024 + 2,
+                "{} entries",
+                d.heap.len()
+            );
+        }
+        assert_eq!(d.len(), 202);
+        assert_eq!(
+            d.first().map(|(t, _, _)| t),
+            Some(base.plus_seconds(-49_100))
+        );
+    }
+}

@@ -389,8 +389,8 @@ impl Desk {
         config.catalog = Catalog::from_statuses(body.statuses)?;
         config.rules = Rules::parse(&body.rules.into(), &config.catalog)
             .map_err(|found| Error::config(found.join("; ")))?;
-        let rule_state = RuleState::from_named(&config.rules, body.firings, &body.disabled)
-            .map_err(&bad)?;
+        let rule_state =
+            RuleState::from_named(&config.rules, body.firings, &body.disabled).map_err(&bad)?;
         let mode = if body.routed {
             Cascade::Routed
         } else {
