@@ -164,6 +164,22 @@ pub enum Explanation {
     },
 }
 
+/// The cases a sweep visits for one automation, in ascending id: these ids, or every slot
+/// of the store (when it holds the cases in id order).
+enum Visit {
+    Ids(Vec<CaseId>),
+    Slots(usize),
+}
+
+impl Visit {
+    fn len(&self) -> usize {
+        match self {
+            Visit::Ids(ids) => ids.len(),
+            Visit::Slots(n) => *n,
+        }
+    }
+}
+
 /// The first sweep instant strictly after `t`: a multiple of the interval since the epoch.
 pub(crate) fn sweep_after(t: Instant, interval_minutes: u32) -> Instant {
     let step = i64::from(interval_minutes.max(1)) * 60;
@@ -364,11 +380,17 @@ impl Desk {
             if rule.kind != RuleKind::Automation || !rule.enabled {
                 continue;
             }
-            for id in self.candidates(&rule.when) {
+            // A firing changes cases but never adds or removes one: slots stay put.
+            let visit = self.candidates(&rule.when);
+            for k in 0..visit.len() {
                 if self.rule_state.is_disabled(i) {
                     break;
                 }
-                let Some(case) = self.cases.get(&id).filter(|c| !c.closed && !c.deleted) else {
+                let case = match &visit {
+                    Visit::Ids(ids) => self.cases.get(&ids[k]),
+                    Visit::Slots(_) => self.cases.at(k),
+                };
+                let Some(case) = case.filter(|c| !c.closed && !c.deleted) else {
                     continue;
                 };
                 let ctx = Ctx {
@@ -379,6 +401,7 @@ impl Desk {
                 if !rules::guard_holds(&rule.when, case, &ctx) {
                     continue;
                 }
+                let id = case.id;
                 self.stats.bump(i, 0);
                 let outcome = rules::evaluate(self, rule, case);
                 let mut work = VecDeque::new();
@@ -406,8 +429,9 @@ impl Desk {
 
     /// The cases an automation's guard lets through an index, ascending: the smallest of
     /// the sets its `category`, `status`, `assignee` and `group` keys name; every case
-    /// when it names none of them (or names an absent assignee or group).
-    fn candidates(&self, guard: &[Test]) -> Vec<CaseId> {
+    /// when it names none of them (or names an absent assignee or group), in memory order
+    /// when that is id order.
+    fn candidates(&self, guard: &[Test]) -> Visit {
         let union = |sets: &mut dyn Iterator<Item = Option<&IdSet>>| {
             sets.flatten().fold(IdSet::new(), |all, set| all | set)
         };
@@ -443,8 +467,9 @@ impl Desk {
             }
         }
         match best {
-            Some(set) => set.iter().collect(),
-            None => self.ids.iter().collect(),
+            Some(set) => Visit::Ids(set.iter().collect()),
+            None if self.cases.in_id_order() => Visit::Slots(self.cases.len()),
+            None => Visit::Ids(self.ids.iter().collect()),
         }
     }
 
