@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use caseflow::{
     Case, CaseId, CaseType, Category, CloseCause, Config, Desk, Event, EventKind, Instant,
-    Priority, Rejection, SECONDS_PER_DAY,
+    Priority, Query, Rejection, SECONDS_PER_DAY,
 };
 use proptest::collection::vec;
 use proptest::option::weighted;
@@ -764,6 +764,26 @@ proptest! {
             }
             for id in desk.trashed() {
                 check!(trace, desk.case(id).is_some_and(Case::deleted), "step {n}: trash holds {id}");
+            }
+            // Combined filters intersect; paging cuts the same list.
+            let queries = [
+                Query::default(),
+                Query { categories: vec![Category::Open, Category::Pending], assignees: vec!["bob".into(), "dave".into()], ..Query::default() },
+                Query { statuses: vec!["resolved".into(), "solved".into()], groups: vec!["tier1".into()], ..Query::default() },
+                Query { categories: vec![Category::New], groups: vec!["tier2".into(), "nowhere".into()], assignees: vec!["eve".into()], ..Query::default() },
+            ];
+            for q in queries {
+                let want = scan(&|c| {
+                    (q.categories.is_empty() || q.categories.contains(&c.category()))
+                        && (q.statuses.is_empty() || q.statuses.iter().any(|s| s == c.status()))
+                        && (q.assignees.is_empty() || q.assignees.iter().any(|a| Some(a.as_str()) == c.assignee()))
+                        && (q.groups.is_empty() || q.groups.iter().any(|g| Some(g.as_str()) == c.group()))
+                });
+                check!(trace, desk.query(&q) == want, "step {n}: {q:?}");
+                let after = want.get(1).copied();
+                let page = Query { after, limit: Some(2), ..q.clone() };
+                let rest: Vec<CaseId> = want.iter().copied().filter(|id| after.is_none_or(|a| *id > a)).take(2).collect();
+                check!(trace, desk.query(&page) == rest, "step {n}: page {page:?}");
             }
         }
     }

@@ -30,6 +30,24 @@ use deadlines::Deadlines;
 use index::{IdSet, Indexes, sorted};
 use store::CaseStore;
 
+/// A query over a desk's cases ([`Desk::query`]): the filters given must all hold; each
+/// lists values any of which may match; an empty list does not filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Categories of the cases' statuses.
+    pub categories: Vec<Category>,
+    /// Status ids.
+    pub statuses: Vec<String>,
+    /// Assignees.
+    pub assignees: Vec<String>,
+    /// Groups.
+    pub groups: Vec<String>,
+    /// Only ids greater than this one (the last id of the previous page).
+    pub after: Option<CaseId>,
+    /// At most this many ids.
+    pub limit: Option<usize>,
+}
+
 /// A rejected command: why, and the events of the advance to the command's instant,
 /// which happened anyway (DOMAIN.md section 6).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -224,6 +242,87 @@ impl Desk {
     /// The ids of the cases in `group`, ascending.
     pub fn ids_in_group(&self, group: &str) -> Vec<CaseId> {
         sorted(self.index.by_group.get(group))
+    }
+
+    /// The ids of the cases (not in the trash; closed ones included) that match every
+    /// filter `query` gives, ascending, after `query.after`, at most `query.limit` of them.
+    /// Each filter is a set of values any of which may match; the filters intersect the
+    /// indexes' sets, so the cost is that of the sets and the result, not the desk's.
+    ///
+    /// # Example
+    /// ```
+    /// use caseflow::{Category, Command, Config, Desk, Instant, Query};
+    /// let t = |s: &str| s.parse::<Instant>().unwrap();
+    /// let mut desk = Desk::new(Config::default(), t("2026-03-02T09:00:00Z"));
+    /// for agent in ["bob", "carol", "bob"] {
+    ///     let json = format!(r#"{{"op": "create", "submitter": "r", "assignee": "{agent}"}}"#);
+    ///     desk.execute(t("2026-03-02T09:00:00Z"), &Command::from_json(&json).unwrap()).unwrap();
+    /// }
+    /// let bob_open = Query {
+    ///     categories: vec![Category::Open],
+    ///     assignees: vec!["bob".into()],
+    ///     ..Query::default()
+    /// };
+    /// assert_eq!(desk.query(&bob_open), vec![1, 3]);
+    /// let page = Query { after: Some(1), limit: Some(1), ..bob_open };
+    /// assert_eq!(desk.query(&page), vec![3]);
+    /// ```
+    pub fn query(&self, query: &Query) -> Vec<CaseId> {
+        let union = |sets: &mut dyn Iterator<Item = Option<&IdSet>>| {
+            sets.flatten().fold(IdSet::new(), |all, set| all | set)
+        };
+        let catalog = &self.config.catalog;
+        let mut filters: Vec<IdSet> = Vec::new();
+        if !query.categories.is_empty() {
+            filters.push(union(
+                &mut catalog
+                    .iter()
+                    .filter(|s| query.categories.contains(&s.category))
+                    .map(|s| self.index.by_status.get(s.id.as_str())),
+            ));
+        }
+        if !query.statuses.is_empty() {
+            filters.push(union(
+                &mut query
+                    .statuses
+                    .iter()
+                    .map(|s| self.index.by_status.get(s.as_str())),
+            ));
+        }
+        if !query.assignees.is_empty() {
+            filters.push(union(
+                &mut query
+                    .assignees
+                    .iter()
+                    .map(|a| self.index.by_assignee.get(a.as_str())),
+            ));
+        }
+        if !query.groups.is_empty() {
+            filters.push(union(
+                &mut query
+                    .groups
+                    .iter()
+                    .map(|g| self.index.by_group.get(g.as_str())),
+            ));
+        }
+        filters.sort_by_key(IdSet::len);
+        let mut found = match filters.split_first() {
+            Some((first, rest)) => rest.iter().fold(first.clone(), |all, set| all & set),
+            None => {
+                let mut live = self.ids.clone();
+                for id in &self.index.trashed {
+                    live.remove(*id);
+                }
+                live
+            }
+        };
+        if let Some(after) = query.after {
+            found.remove_range(..=after);
+        }
+        found
+            .iter()
+            .take(query.limit.unwrap_or(usize::MAX))
+            .collect()
     }
 
     /// How many cases (not in the trash; closed ones included) each category holds.
