@@ -180,13 +180,6 @@ impl Visit {
     }
 }
 
-/// The first sweep instant strictly after `t`: a multiple of the interval since the epoch.
-pub(crate) fn sweep_after(t: Instant, interval_minutes: u32) -> Instant {
-    let step = i64::from(interval_minutes.max(1)) * 60;
-    let next = (t.unix_seconds().div_euclid(step) + 1) * step;
-    Instant::from_unix_seconds(next).unwrap_or(t)
-}
-
 impl Desk {
     /// The account's rules in force.
     pub fn rules(&self) -> &Rules {
@@ -586,7 +579,7 @@ impl Desk {
             .config
             .rules
             .has(RuleKind::Automation)
-            .then(|| sweep_after(at, self.config.automation_interval_minutes));
+            .then(|| rules::sweep_after(at, self.config.automation_interval_minutes));
     }
 }
 

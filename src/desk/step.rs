@@ -146,7 +146,7 @@ impl Desk {
                 (_, Some(at)) => {
                     self.now = self.now.max(at);
                     let interval = self.config.automation_interval_minutes;
-                    self.next_sweep = Some(super::rules::sweep_after(at, interval));
+                    self.next_sweep = Some(crate::rules::sweep_after(at, interval));
                     self.sweep(at, events);
                 }
                 (_, None) => return,

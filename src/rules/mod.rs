@@ -17,6 +17,14 @@ use crate::time::Instant;
 /// Most times one automation may fire on one case (DOMAIN.md section 7).
 pub const MAX_AUTOMATION_FIRINGS: u32 = 100;
 
+/// The first sweep instant strictly after `t`: a multiple of the interval since the epoch
+/// (DOMAIN.md section 7).
+pub(crate) fn sweep_after(t: Instant, interval_minutes: u32) -> Instant {
+    let step = i64::from(interval_minutes.max(1)) * 60;
+    let next = (t.unix_seconds().div_euclid(step) + 1) * step;
+    Instant::from_unix_seconds(next).unwrap_or(t)
+}
+
 /// What a guard sees besides the case: the evaluation instant and, for a trigger, the
 /// step so far.
 #[derive(Clone, Copy, Debug)]
