@@ -161,8 +161,16 @@ fn getters_show_the_case_and_the_configuration() {
     run(
         &mut desk,
         "2026-03-02T09:00:00Z",
-        json!({"op": "create", "id": 1, "submitter": "r1", "tags": ["VIP", "billing"]}),
+        json!({"op": "create", "id": 1, "submitter": "r1",
+        "requester": "q1", "subject": "Printer", "assignee": "bob", "group": "tier1",
+        "tags": ["VIP", "billing"]}),
     );
     let case = desk.case(1).unwrap();
     assert_eq!(case.tags().collect::<Vec<_>>(), ["billing", "vip"]);
+    assert_eq!((case.submitter(), case.requester()), ("r1", "q1"));
+    assert_eq!(
+        (case.subject(), case.assignee(), case.group()),
+        (Some("Printer"), Some("bob"), Some("tier1"))
+    );
+    assert_eq!((case.status(), case.category()), ("open", Category::Open));
 }
