@@ -378,3 +378,28 @@ fn explain_names_the_failing_guard_key_or_what_the_rule_would_do() {
         (3, 0, 3)
     );
 }
+
+#[test]
+fn a_snapshot_and_the_events_after_it_recover_the_desk() {
+    let mut desk = Desk::new(flip_flop(), t("2026-03-02T08:30:00Z"));
+    run(
+        &mut desk,
+        "2026-03-02T08:30:00Z",
+        json!({"op": "create", "id": 1, "submitter": "r", "assignee": "bob"}),
+    );
+    desk.advance_to(t("2026-03-02T12:00:00Z")).unwrap();
+    let snapshot = desk.snapshot();
+    let mut later = run(
+        &mut desk,
+        "2026-03-02T12:30:00Z",
+        json!({"op": "update", "case": 1, "status": "resolved"}),
+    );
+    later.extend(desk.advance_to(t("2026-03-03T09:00:00Z")).unwrap());
+    let mut recovered = Desk::restore(&snapshot).unwrap();
+    recovered.apply_events(&later).unwrap();
+    recovered.advance_to(desk.now()).unwrap();
+    assert_eq!(recovered, desk);
+    // The same events again are refused: their seq is behind the desk's.
+    let err = recovered.apply_events(&later).unwrap_err();
+    assert!(err.message().contains("follows seq"), "{}", err.message());
+}

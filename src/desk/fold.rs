@@ -26,16 +26,27 @@ impl Desk {
     /// apply); `stale_time` for events out of order.
     pub fn replay(config: Config, start: Instant, events: &[Event]) -> Result<Desk, Error> {
         let mut desk = Desk::new(config, start);
+        desk.apply_events(events)?;
+        Ok(desk)
+    }
+
+    /// Folds events this desk (or its twin) emitted after its last one into it, in order:
+    /// how a host recovers from a snapshot and the events logged after it. Each event is
+    /// checked against the desk as it is first, as [`Desk::replay`] checks it.
+    ///
+    /// # Errors
+    /// As [`Desk::replay`]; the events before the one refused stay applied.
+    pub fn apply_events(&mut self, events: &[Event]) -> Result<(), Error> {
         for event in events {
-            desk.check_replayed(event)?;
-            desk.now = event.at;
-            desk.seq = event.seq;
-            desk.absorb(event);
+            self.check_replayed(event)?;
+            self.now = event.at;
+            self.seq = event.seq;
+            self.absorb(event);
         }
         // Every sweep up to the last event has run.
-        let now = desk.now;
-        desk.reschedule_sweeps(now);
-        Ok(desk)
+        let now = self.now;
+        self.reschedule_sweeps(now);
+        Ok(())
     }
 
     /// Whether a replayed event fits the desk as it is: the next `seq`, not earlier than
