@@ -174,3 +174,32 @@ fn getters_show_the_case_and_the_configuration() {
     );
     assert_eq!((case.status(), case.category()), ("open", Category::Open));
 }
+
+#[test]
+fn a_command_names_its_case() {
+    let named = |json: Value| caseflow::Command::from_value(&json).unwrap().case();
+    assert_eq!(
+        named(json!({"op": "update", "case": 7, "priority": "high"})),
+        Some(7)
+    );
+    for op in [
+        "requester_reply",
+        "close",
+        "delete",
+        "restore",
+        "purge",
+        "follow_up",
+    ] {
+        assert_eq!(named(json!({"op": op, "case": 8})), Some(8), "{op}");
+    }
+    assert_eq!(
+        named(json!({"op": "resolve_by_problem", "case": 9, "problem": 1})),
+        Some(9)
+    );
+    assert_eq!(named(json!({"op": "create", "submitter": "r"})), None);
+    assert_eq!(named(json!({"op": "advance"})), None);
+    assert_eq!(
+        named(json!({"op": "configure", "auto_close_after_days": 2})),
+        None
+    );
+}
