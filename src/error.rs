@@ -108,6 +108,55 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// The HTTP status a host answers a rejected request with: 400 for malformed input,
+    /// 403 for a manual close, 404 for an unknown case, 409 for a conflict with the
+    /// desk's state (ids, closed or resolved cases, time, versions, statuses in use,
+    /// defaults), 422 for a well-formed request the rules refuse; rule errors, which never
+    /// answer a request (they come in `rule_failed` events or when rules load), map to
+    /// 422 too.
+    ///
+    /// # Example
+    /// ```
+    /// use caseflow::ErrorCode;
+    /// assert_eq!(ErrorCode::VersionConflict.http_status(), 409);
+    /// assert_eq!(ErrorCode::CaseNotFound.http_status(), 404);
+    /// ```
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidInput => 400,
+            ErrorCode::ManualCloseForbidden => 403,
+            ErrorCode::CaseNotFound => 404,
+            ErrorCode::CaseExists
+            | ErrorCode::CaseClosed
+            | ErrorCode::CaseNotClosed
+            | ErrorCode::CaseResolved
+            | ErrorCode::ProblemResolved
+            | ErrorCode::ProblemHasIncidents
+            | ErrorCode::StaleTime
+            | ErrorCode::VersionConflict
+            | ErrorCode::StatusInUse
+            | ErrorCode::DefaultStatus => 409,
+            ErrorCode::InvalidTransition
+            | ErrorCode::UnknownStatus
+            | ErrorCode::InactiveStatus
+            | ErrorCode::AssigneeRequired
+            | ErrorCode::NotAnIncident
+            | ErrorCode::NotAProblem
+            | ErrorCode::DueDateRequiresTask
+            | ErrorCode::UnknownAgent
+            | ErrorCode::UnknownGroup
+            | ErrorCode::AssigneeNotInGroup
+            | ErrorCode::InvalidConfig
+            | ErrorCode::LimitExceeded
+            | ErrorCode::ScriptCompile
+            | ErrorCode::ScriptRuntime
+            | ErrorCode::ScriptLimit
+            | ErrorCode::ActionRejected => 422,
+        }
+    }
+}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -74,6 +74,67 @@ impl Instant {
     }
 }
 
+impl From<Instant> for DateTime<Utc> {
+    fn from(t: Instant) -> DateTime<Utc> {
+        t.to_chrono()
+    }
+}
+
+impl TryFrom<DateTime<Utc>> for Instant {
+    type Error = TimeParseError;
+
+    /// The instant of a chrono time: refused when it has a fraction of a second or lies
+    /// outside the years 0000-9999.
+    fn try_from(t: DateTime<Utc>) -> Result<Instant, TimeParseError> {
+        if t.timestamp_subsec_nanos() != 0 {
+            return Err(TimeParseError(format!("{t} is not a whole second")));
+        }
+        Instant::from_unix_seconds(t.timestamp())
+            .ok_or_else(|| TimeParseError(format!("{t} is outside the years 0000-9999")))
+    }
+}
+
+impl From<Instant> for std::time::SystemTime {
+    fn from(t: Instant) -> std::time::SystemTime {
+        let s = t.unix_seconds();
+        let offset = std::time::Duration::from_secs(s.unsigned_abs());
+        if s >= 0 {
+            std::time::UNIX_EPOCH + offset
+        } else {
+            std::time::UNIX_EPOCH - offset
+        }
+    }
+}
+
+impl TryFrom<std::time::SystemTime> for Instant {
+    type Error = TimeParseError;
+
+    /// The instant of a system time (a host's clock reading): refused when it has a
+    /// fraction of a second (truncate it first: `Instant::from_unix_seconds`) or lies
+    /// outside the years 0000-9999.
+    ///
+    /// # Example
+    /// ```
+    /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    /// use caseflow::Instant;
+    /// let t: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+    /// let system: SystemTime = t.into();
+    /// assert_eq!(system, UNIX_EPOCH + Duration::from_secs(1_772_442_000));
+    /// assert_eq!(Instant::try_from(system).unwrap(), t);
+    /// ```
+    fn try_from(t: std::time::SystemTime) -> Result<Instant, TimeParseError> {
+        let whole = |d: std::time::Duration| d.subsec_nanos() == 0;
+        let seconds = match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) if whole(d) => i64::try_from(d.as_secs()).ok(),
+            Err(e) if whole(e.duration()) => i64::try_from(e.duration().as_secs()).ok().map(|s| -s),
+            _ => return Err(TimeParseError(format!("{t:?} is not a whole second"))),
+        };
+        seconds
+            .and_then(Instant::from_unix_seconds)
+            .ok_or_else(|| TimeParseError(format!("{t:?} is outside the years 0000-9999")))
+    }
+}
+
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.to_chrono().format("%Y-%m-%dT%H:%M:%SZ"))
@@ -236,6 +297,33 @@ mod tests {
         assert!("2026-03-02T09:00:00+01:00".parse::<Instant>().is_err());
         assert!("2026-02-30T09:00:00Z".parse::<Instant>().is_err());
         assert!("yesterday".parse::<Instant>().is_err());
+    }
+
+    #[test]
+    fn instants_convert_to_and_from_system_and_chrono_times() {
+        use std::time::{Duration, UNIX_EPOCH};
+        for text in [
+            "2026-03-02T09:00:00Z",
+            "1969-07-20T20:17:40Z",
+            "0000-01-01T00:00:00Z",
+        ] {
+            let t: Instant = text.parse().unwrap();
+            let system: std::time::SystemTime = t.into();
+            assert_eq!(Instant::try_from(system).unwrap(), t);
+            let chrono: DateTime<Utc> = t.into();
+            assert_eq!(
+                chrono.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                text
+            );
+            assert_eq!(Instant::try_from(chrono).unwrap(), t);
+        }
+        let fraction = UNIX_EPOCH + Duration::from_millis(1500);
+        assert!(Instant::try_from(fraction).is_err());
+        assert!(Instant::try_from(UNIX_EPOCH - Duration::from_millis(500)).is_err());
+        let far = UNIX_EPOCH + Duration::from_secs(300_000_000_000);
+        assert!(Instant::try_from(far).is_err());
+        let chrono = DateTime::from_timestamp(5, 1).unwrap();
+        assert!(Instant::try_from(chrono).is_err());
     }
 
     #[test]

@@ -203,3 +203,42 @@ fn a_command_names_its_case() {
         None
     );
 }
+
+#[test]
+fn every_error_code_maps_to_an_http_status() {
+    use caseflow::ErrorCode::*;
+    let want = [
+        (InvalidInput, 400),
+        (ManualCloseForbidden, 403),
+        (CaseNotFound, 404),
+        (CaseExists, 409),
+        (CaseClosed, 409),
+        (CaseNotClosed, 409),
+        (CaseResolved, 409),
+        (ProblemResolved, 409),
+        (ProblemHasIncidents, 409),
+        (StaleTime, 409),
+        (VersionConflict, 409),
+        (StatusInUse, 409),
+        (DefaultStatus, 409),
+        (InvalidTransition, 422),
+        (UnknownStatus, 422),
+        (InactiveStatus, 422),
+        (AssigneeRequired, 422),
+        (NotAnIncident, 422),
+        (NotAProblem, 422),
+        (DueDateRequiresTask, 422),
+        (UnknownAgent, 422),
+        (UnknownGroup, 422),
+        (AssigneeNotInGroup, 422),
+        (InvalidConfig, 422),
+        (LimitExceeded, 422),
+        (ScriptCompile, 422),
+        (ScriptRuntime, 422),
+        (ScriptLimit, 422),
+        (ActionRejected, 422),
+    ];
+    for (code, status) in want {
+        assert_eq!(code.http_status(), status, "{code}");
+    }
+}
