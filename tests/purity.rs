@@ -15,13 +15,15 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 
 #[test]
 fn src_never_reads_the_clock() {
+    // `src/time.rs` names `std::time::SystemTime` to convert a host's clock reading into an
+    // `Instant`; what is forbidden is taking a reading.
     let forbidden = [
-        "SystemTime",
+        "SystemTime::now",
         "Instant::now",
         "Utc::now",
         "Local::now",
-        "UNIX_EPOCH",
-        "std::time",
+        ".elapsed(",
+        "std::time::Instant",
     ];
     let mut files = Vec::new();
     rust_files(
