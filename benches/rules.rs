@@ -108,7 +108,8 @@ fn rules_benches(c: &mut Criterion) {
     // a step runs triggers at all (keeping the case's start-of-step copy for `changed`).
     for n in [1, 20] {
         let now = desk.now();
-        desk.replace_rules(now, &Value::from(excluded_triggers(n))).unwrap();
+        desk.replace_rules(now, &Value::from(excluded_triggers(n)))
+            .unwrap();
         bench_updates(c, &format!("rules/update_{n}_excluded"), &mut desk, cases);
     }
 

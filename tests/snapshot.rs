@@ -299,3 +299,85 @@ fn removing_the_group_directory_replays_and_round_trips() {
     assert_eq!(replayed, desk);
     assert_eq!(Desk::restore(&desk.snapshot()).unwrap(), desk);
 }
+
+/// Forges a snapshot of `desk` whose body has `from` replaced by `to` (once), checksum
+/// recomputed.
+fn forge(desk: &Desk, from: &str, to: &str) -> String {
+    let text = desk.snapshot();
+    let (_, body) = text.split_once('\n').unwrap();
+    assert!(body.contains(from), "{from} not in {body}");
+    reseal(&body.replacen(from, to, 1))
+}
+
+/// Counters a snapshot hands in must leave room to count: a `seq` at u64::MAX, a version
+/// or reopens the next step could not count, or a firing count past the cap are refused,
+/// never a panic or a wrap later (DESIGN.md, "Counters").
+#[test]
+fn a_snapshot_with_counters_that_cannot_count_is_refused() {
+    let (desk, _) = busy_desk();
+    let seq = format!("\"seq\":{},", desk.seq());
+    let forged = forge(&desk, &seq, &format!("\"seq\":{},", u64::MAX));
+    let err = Desk::restore(&forged).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(err.message().contains("seq"), "{}", err.message());
+    // The largest accepted seq restores and the desk still counts on from it.
+    let forged = forge(&desk, &seq, &format!("\"seq\":{},", caseflow::MAX_COUNTER));
+    let mut back = Desk::restore(&forged).unwrap();
+    let cmd = json!({"op": "create", "submitter": "r9"});
+    let events = back.execute_json(t("2026-03-09T00:00:00Z"), &cmd).unwrap();
+    assert_eq!(events[0].seq, caseflow::MAX_COUNTER + 1);
+
+    // Case 1's line ends with its version.
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    let cmd = json!({"op": "create", "submitter": "r1", "assignee": "bob"});
+    desk.execute_json(t("2026-03-02T09:00:00Z"), &cmd).unwrap();
+    let forged = forge(
+        &desk,
+        ",false,false,1]",
+        &format!(",false,false,{}]", u64::MAX),
+    );
+    let err = Desk::restore(&forged).unwrap_err();
+    assert!(err.message().contains("version"), "{}", err.message());
+    let forged = forge(
+        &desk,
+        ",\"api\",null,0,",
+        &format!(",\"api\",null,{},", u32::MAX),
+    );
+    let err = Desk::restore(&forged).unwrap_err();
+    assert!(err.message().contains("reopens"), "{}", err.message());
+}
+
+#[test]
+fn a_snapshot_with_firings_past_the_cap_is_refused() {
+    let config = Config::from_json(
+        r#"{"rules": [{"name": "poke", "kind": "automation", "when": {"category": "open"},
+            "then": {"add_tags": ["poked"]}}]}"#,
+    )
+    .unwrap();
+    let mut desk = Desk::new(config, t("2026-03-02T08:00:00Z"));
+    let cmd = json!({"op": "create", "submitter": "r1", "assignee": "bob"});
+    desk.execute_json(t("2026-03-02T08:30:00Z"), &cmd).unwrap();
+    desk.advance_to(t("2026-03-02T09:30:00Z")).unwrap();
+    let forged = forge(
+        &desk,
+        "[\"poke\",1,1]",
+        &format!("[\"poke\",1,{}]", u32::MAX),
+    );
+    let err = Desk::restore(&forged).unwrap_err();
+    assert!(err.message().contains("limit"), "{}", err.message());
+}
+
+/// Replay checks a created or imported view's counters as an import does.
+#[test]
+fn replay_refuses_an_imported_view_that_cannot_count() {
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    let cmd = json!({"op": "create", "submitter": "r1"});
+    let log = desk.execute_json(t("2026-03-02T09:00:00Z"), &cmd).unwrap();
+    let mut json = log[0].to_json();
+    json["view"]["version"] = json!(u64::MAX);
+    json["version"] = json!(u64::MAX);
+    let forged: Event = serde_json::from_value(json).unwrap();
+    let err = Desk::replay(Config::default(), t("2026-03-02T08:00:00Z"), &[forged]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(err.message().contains("version"), "{}", err.message());
+}

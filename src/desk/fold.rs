@@ -41,7 +41,7 @@ impl Desk {
     /// Whether a replayed event fits the desk as it is: the next `seq`, not earlier than
     /// the desk's time, about a case that exists (or, for a creation, never did).
     fn check_replayed(&self, event: &Event) -> Result<(), Error> {
-        if event.seq != self.seq + 1 {
+        if self.seq.checked_add(1) != Some(event.seq) {
             return Err(Error::input(format!(
                 "event seq {} follows seq {}: events are missing or repeated",
                 event.seq, self.seq
@@ -58,6 +58,8 @@ impl Desk {
             }
             (_, None) => Err(Error::input(format!("event {} names no case", event.seq))),
             (EventKind::Created { view } | EventKind::Imported { view }, Some(id)) => {
+                crate::lifecycle::check_view_shape(view)
+                    .map_err(|e| Error::input(format!("event {}: {}", event.seq, e.message())))?;
                 if view.id != id || self.cases.contains_key(&id) || self.purged.contains(&id) {
                     return Err(Error::input(format!(
                         "event {} creates case {id}, which exists or existed",

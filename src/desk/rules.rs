@@ -80,6 +80,12 @@ impl RuleState {
         };
         let mut state = RuleState::default();
         for (name, case, n) in firings {
+            if n > MAX_AUTOMATION_FIRINGS {
+                return Err(format!(
+                    "rule state: automation `{}` fired {n} times on case {case}, more than its limit {MAX_AUTOMATION_FIRINGS}",
+                    name
+                ));
+            }
             state.firings.insert((place(&name)?, case), n);
         }
         for name in disabled {
@@ -129,7 +135,7 @@ impl Stats {
         if self.0.len() <= rule {
             self.0.resize(rule + 1, [0; 3]);
         }
-        self.0[rule][which] += 1;
+        self.0[rule][which] = self.0[rule][which].saturating_add(1);
     }
 }
 
@@ -533,7 +539,9 @@ impl Desk {
                 Some(case),
             ) => {
                 if let Some(i) = place(rule) {
-                    *self.rule_state.firings.entry((i, case)).or_insert(0) += 1;
+                    let n = self.rule_state.firings.entry((i, case)).or_insert(0);
+                    // At most MAX_AUTOMATION_FIRINGS: the cap stops firings, a restore refuses more.
+                    *n = n.saturating_add(1);
                 }
             }
             (EventKind::RuleDisabled { rule, .. }, _) => {

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::rules::RuleState;
 use super::store::CaseStore;
-use crate::case::{Case, CaseId, CaseType, Channel, Name, Priority, Tags};
+use crate::case::{Case, CaseId, CaseType, Channel, MAX_COUNTER, Name, Priority, Tags};
 use crate::command::{Command, Derived};
 use crate::config::{Config, NewStatusPolicy, Rules};
 use crate::desk::Desk;
@@ -379,6 +379,12 @@ impl Desk {
         let meta = lines.next().unwrap_or_default();
         let body: Meta = serde_json::from_str(meta).map_err(|e| bad(format!("body: {e}")))?;
 
+        if body.seq > MAX_COUNTER {
+            return Err(bad(format!(
+                "seq {} is above {MAX_COUNTER} (2^53 - 1), the largest a desk takes in",
+                body.seq
+            )));
+        }
         let mut config = Config::from_value(&json!({
             "timezone": body.timezone,
             "auto_close_after_days": body.auto_close_after_days,
@@ -389,8 +395,8 @@ impl Desk {
         config.catalog = Catalog::from_statuses(body.statuses)?;
         config.rules = Rules::parse(&body.rules.into(), &config.catalog)
             .map_err(|found| Error::config(found.join("; ")))?;
-        let rule_state = RuleState::from_named(&config.rules, body.firings, &body.disabled)
-            .map_err(&bad)?;
+        let rule_state =
+            RuleState::from_named(&config.rules, body.firings, &body.disabled).map_err(&bad)?;
         let mode = if body.routed {
             Cascade::Routed
         } else {

@@ -224,7 +224,9 @@ impl Desk {
         let case = self.cases.get(&id);
         let keep = self.config.rules.need_baseline();
         let touch = Touch {
-            version: case.map_or(0, |c| c.version) + 1,
+            // Versions enter at most MAX_COUNTER (2^53 - 1), leaving 2^63 steps of headroom:
+            // the saturation is never reached (DESIGN.md, "Counters").
+            version: case.map_or(0, |c| c.version).saturating_add(1),
             before: case.filter(|_| keep).map(|c| Box::new(c.clone())),
             created: false,
         };
@@ -293,7 +295,8 @@ impl Desk {
         kind: EventKind,
         out: &mut Vec<Event>,
     ) {
-        self.seq += 1;
+        // `seq` enters at most MAX_COUNTER: as for versions, saturation is never reached.
+        self.seq = self.seq.saturating_add(1);
         let event = Event {
             kind,
             case,
