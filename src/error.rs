@@ -126,11 +126,24 @@ impl fmt::Display for ErrorCode {
 /// assert_eq!(err.error.code(), ErrorCode::CaseNotFound);
 /// assert_eq!(err.error.to_string(), "case_not_found: there is no case 9");
 /// ```
+///
+/// A bad configuration lists every problem: [`Error::problems`] gives them one by one, and
+/// the message is all of them joined with `"; "`.
+///
+/// ```
+/// use caseflow::Config;
+/// let err = Config::from_json(r#"{"timezone": "Mars/Olympus", "auto_close_after_days": 0}"#)
+///     .unwrap_err();
+/// assert_eq!(err.problems().len(), 2);
+/// assert_eq!(err.message(), err.problems().join("; "));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct Error {
     code: ErrorCode,
     message: String,
+    /// Each problem when there are several; empty when the message is the only one.
+    problems: Vec<String>,
 }
 
 impl Error {
@@ -139,7 +152,25 @@ impl Error {
         Error {
             code,
             message: message.into(),
+            problems: Vec::new(),
         }
+    }
+
+    /// An error listing several problems: its message is all of them joined with `"; "`.
+    pub fn with_problems(code: ErrorCode, problems: Vec<String>) -> Error {
+        match <[String; 1]>::try_from(problems) {
+            Ok([one]) => Error::new(code, one),
+            Err(problems) => Error {
+                code,
+                message: problems.join("; "),
+                problems,
+            },
+        }
+    }
+
+    /// `invalid_config` listing every problem found.
+    pub(crate) fn config_problems(problems: Vec<String>) -> Error {
+        Error::with_problems(ErrorCode::InvalidConfig, problems)
     }
 
     pub(crate) fn input(message: impl Into<String>) -> Error {
@@ -158,5 +189,15 @@ impl Error {
     /// What was wrong, for a human.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Every problem, one by one, for a host to list: several for a configuration with
+    /// several problems, else the message alone.
+    pub fn problems(&self) -> &[String] {
+        if self.problems.is_empty() {
+            std::slice::from_ref(&self.message)
+        } else {
+            &self.problems
+        }
     }
 }

@@ -194,6 +194,11 @@ pub fn valid_custom_id(id: &str) -> bool {
         && Category::parse(id).is_none()
 }
 
+/// Why `id` is no custom status id.
+pub(crate) fn bad_custom_id(id: &str) -> String {
+    format!("status id `{id}` must match [a-z][a-z0-9_]{{0,47}} and not be a category name")
+}
+
 impl Catalog {
     /// The status with this id, tombstones included.
     pub fn get(&self, id: &str) -> Option<&Status> {
@@ -247,10 +252,7 @@ impl Catalog {
     /// `invalid_config` for a bad or reused id or label, `limit_exceeded` past the limits.
     pub fn add(&mut self, status: Status) -> Result<(), Error> {
         if !valid_custom_id(&status.id) {
-            return Err(Error::config(format!(
-                "status id `{}` must match [a-z][a-z0-9_]{{0,47}} and not be a category name",
-                status.id
-            )));
+            return Err(Error::config(bad_custom_id(&status.id)));
         }
         if let Some(old) = self.statuses.get(status.id.as_str()) {
             let why = if old.deleted {
@@ -417,7 +419,11 @@ impl Catalog {
     }
 }
 
-fn check_label(id: &str, label: &str, end_user_label: Option<&str>) -> Result<(), Error> {
+pub(crate) fn check_label(
+    id: &str,
+    label: &str,
+    end_user_label: Option<&str>,
+) -> Result<(), Error> {
     for (key, value) in [("label", Some(label)), ("end_user_label", end_user_label)] {
         if let Some(v) = value {
             let n = v.chars().count();

@@ -54,7 +54,7 @@ impl Desk {
             (EventKind::RulesReplaced { rules }, _) => {
                 crate::config::Rules::parse(&rules.clone().into(), &self.config.catalog)
                     .map(|_| ())
-                    .map_err(|found| Error::config(found.join("; ")))
+                    .map_err(Error::config_problems)
             }
             (_, None) => Err(Error::input(format!("event {} names no case", event.seq))),
             (EventKind::Created { view } | EventKind::Imported { view }, Some(id)) => {

@@ -193,7 +193,7 @@ impl Desk {
     /// advance to `at`); `stale_time`.
     pub fn replace_rules(&mut self, at: Instant, rules: &Value) -> Result<Vec<Event>, Rejection> {
         let parsed = Rules::parse(rules, &self.config.catalog)
-            .map_err(|found| Error::config(found.join("; ")));
+            .map_err(Error::config_problems);
         let mut events = self.advance_to(at).map_err(|error| Rejection {
             error,
             events: Vec::new(),

@@ -394,7 +394,7 @@ impl Desk {
         config.groups = body.groups;
         config.catalog = Catalog::from_statuses(body.statuses)?;
         config.rules = Rules::parse(&body.rules.into(), &config.catalog)
-            .map_err(|found| Error::config(found.join("; ")))?;
+            .map_err(Error::config_problems)?;
         let rule_state =
             RuleState::from_named(&config.rules, body.firings, &body.disabled).map_err(&bad)?;
         let mode = if body.routed {
