@@ -47,6 +47,7 @@ impl Desk {
                 event.seq, self.seq
             )));
         }
+        super::step::check_step_instant(event.at)?;
         self.check_time(event.at)?;
         let unknown = |id| Error::input(format!("event {} names unknown case {id}", event.seq));
         match (&event.kind, event.case) {

@@ -171,10 +171,12 @@ pub enum Explanation {
 }
 
 /// The first sweep instant strictly after `t`: a multiple of the interval since the epoch.
-pub(crate) fn sweep_after(t: Instant, interval_minutes: u32) -> Instant {
+/// `None` when that instant cannot be represented: no sweep is moved earlier to fit (it
+/// was `t` itself, which made the sweep loop run forever at the end of time).
+pub(crate) fn sweep_after(t: Instant, interval_minutes: u32) -> Option<Instant> {
     let step = i64::from(interval_minutes.max(1)) * 60;
     let next = (t.unix_seconds().div_euclid(step) + 1) * step;
-    Instant::from_unix_seconds(next).unwrap_or(t)
+    Instant::from_unix_seconds(next)
 }
 
 impl Desk {
@@ -192,8 +194,7 @@ impl Desk {
     /// `invalid_config` naming every problem of the declarations (nothing changes but the
     /// advance to `at`); `stale_time`.
     pub fn replace_rules(&mut self, at: Instant, rules: &Value) -> Result<Vec<Event>, Rejection> {
-        let parsed = Rules::parse(rules, &self.config.catalog)
-            .map_err(Error::config_problems);
+        let parsed = Rules::parse(rules, &self.config.catalog).map_err(Error::config_problems);
         let mut events = self.advance_to(at).map_err(|error| Rejection {
             error,
             events: Vec::new(),
@@ -569,7 +570,8 @@ impl Desk {
             .config
             .rules
             .has(RuleKind::Automation)
-            .then(|| sweep_after(at, self.config.automation_interval_minutes));
+            .then_some(())
+            .and_then(|()| sweep_after(at, self.config.automation_interval_minutes));
     }
 }
 

@@ -379,6 +379,8 @@ impl Desk {
         let meta = lines.next().unwrap_or_default();
         let body: Meta = serde_json::from_str(meta).map_err(|e| bad(format!("body: {e}")))?;
 
+        super::step::check_step_instant(body.now)
+            .map_err(|e| bad(format!("now: {}", e.message())))?;
         if body.seq > MAX_COUNTER {
             return Err(bad(format!(
                 "seq {} is above {MAX_COUNTER} (2^53 - 1), the largest a desk takes in",
@@ -393,8 +395,8 @@ impl Desk {
         }))?;
         config.groups = body.groups;
         config.catalog = Catalog::from_statuses(body.statuses)?;
-        config.rules = Rules::parse(&body.rules.into(), &config.catalog)
-            .map_err(Error::config_problems)?;
+        config.rules =
+            Rules::parse(&body.rules.into(), &config.catalog).map_err(Error::config_problems)?;
         let rule_state =
             RuleState::from_named(&config.rules, body.firings, &body.disabled).map_err(&bad)?;
         let mode = if body.routed {
