@@ -409,7 +409,8 @@ pub(crate) fn normalize_tag(field: &str, tag: &str) -> Result<String, Error> {
     let t = tag.to_lowercase();
     if !is_tag(&t) {
         return Err(Error::input(format!(
-            "{field}: tag `{tag}` must be 1 to {MAX_TAG_CHARS} of a-z 0-9 _ : . / -"
+            "{field}: tag `{}` must be 1 to {MAX_TAG_CHARS} of a-z 0-9 _ : . / -",
+            crate::error::clip(tag)
         )));
     }
     Ok(t)

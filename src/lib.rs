@@ -49,6 +49,7 @@ mod desk;
 mod error;
 mod event;
 mod ids;
+mod json;
 mod lifecycle;
 mod rules;
 mod scenario;

@@ -196,7 +196,10 @@ pub fn valid_custom_id(id: &str) -> bool {
 
 /// Why `id` is no custom status id.
 pub(crate) fn bad_custom_id(id: &str) -> String {
-    format!("status id `{id}` must match [a-z][a-z0-9_]{{0,47}} and not be a category name")
+    format!(
+        "status id `{}` must match [a-z][a-z0-9_]{{0,47}} and not be a category name",
+        crate::error::clip(id)
+    )
 }
 
 impl Catalog {

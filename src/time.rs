@@ -105,11 +105,20 @@ impl FromStr for Instant {
     type Err = TimeParseError;
 
     fn from_str(s: &str) -> Result<Instant, TimeParseError> {
-        let bad = |why: &str| TimeParseError(format!("`{s}` is not an instant: {why}"));
+        let bad = |why: &str| {
+            TimeParseError(format!(
+                "`{}` is not an instant: {why}",
+                crate::error::clip(s)
+            ))
+        };
         let parsed = DateTime::parse_from_rfc3339(s)
             .map_err(|_| bad("expected RFC 3339 such as 2026-03-02T09:00:00Z"))?;
         if parsed.offset().fix().local_minus_utc() != 0 {
             return Err(bad("instants are UTC (end in Z)"));
+        }
+        // chrono reads second 60 as a leap second: one more than a billion nanoseconds.
+        if parsed.timestamp_subsec_nanos() >= 1_000_000_000 {
+            return Err(bad("leap seconds are not accepted (second 60)"));
         }
         if parsed.timestamp_subsec_nanos() != 0 || s.contains('.') {
             return Err(bad("instants are whole seconds"));
@@ -215,7 +224,8 @@ impl FromStr for Date {
     fn from_str(s: &str) -> Result<Date, TimeParseError> {
         let bad = || {
             TimeParseError(format!(
-                "`{s}` is not a date: expected an existing YYYY-MM-DD"
+                "`{}` is not a date: expected an existing YYYY-MM-DD",
+                crate::error::clip(s)
             ))
         };
         let b = s.as_bytes();
@@ -263,6 +273,14 @@ mod tests {
         assert!("2026-03-02T09:00:00.5Z".parse::<Instant>().is_err());
         assert!("2026-03-02T09:00:00.0Z".parse::<Instant>().is_err());
         assert!("2026-03-02T09:00:00+01:00".parse::<Instant>().is_err());
+        let leap = "2016-12-31T23:59:60Z"
+            .parse::<Instant>()
+            .unwrap_err()
+            .to_string();
+        assert!(leap.contains("leap seconds are not accepted"), "{leap}");
+        let long = format!("{}Z", "9".repeat(100_000));
+        let err = long.parse::<Instant>().unwrap_err().to_string();
+        assert!(err.len() < 200, "{err}");
         assert!("2026-02-30T09:00:00Z".parse::<Instant>().is_err());
         assert!("yesterday".parse::<Instant>().is_err());
     }

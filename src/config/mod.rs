@@ -84,8 +84,16 @@ impl Config {
     /// # Errors
     /// `invalid_config`, listing every problem found, each naming its key.
     pub fn from_toml(text: &str) -> Result<Config, Error> {
-        let value: Value =
-            toml::from_str(text).map_err(|e| Error::config(format!("not valid TOML: {e}")))?;
+        let value: Value = toml::from_str(text).map_err(|e| {
+            // The error's own display quotes the whole offending line: name the place.
+            let place = e.span().map_or(String::new(), |span| {
+                let before = text.get(..span.start).unwrap_or_default();
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!(" at line {line}, column {column}")
+            });
+            Error::config(format!("not valid TOML{place}: {}", e.message().trim_end()))
+        })?;
         Config::from_value(&value)
     }
 
@@ -94,7 +102,7 @@ impl Config {
     /// # Errors
     /// `invalid_config`, listing every problem found, each naming its key.
     pub fn from_json(text: &str) -> Result<Config, Error> {
-        let value: Value = serde_json::from_str(text)
+        let value = crate::json::parse_strict(text)
             .map_err(|e| Error::config(format!("not valid JSON: {e}")))?;
         Config::from_value(&value)
     }
@@ -215,7 +223,10 @@ fn parse_timezone(name: &str) -> Result<Tz, Error> {
 
 /// Why `name` is no time zone, without the key (the caller names it once).
 fn not_a_zone(name: &str) -> String {
-    format!("`{name}` is not an IANA time zone name")
+    format!(
+        "`{}` is not an IANA time zone name",
+        crate::error::clip(name)
+    )
 }
 
 /// A custom status as a configuration declares or `add_status` adds it.
@@ -403,7 +414,7 @@ impl ConfigPatch {
                 _ => Err("unknown key".to_owned()),
             };
             if let Err(why) = result {
-                problems.push(format!("{key}: {why}"));
+                problems.push(format!("{}: {why}", crate::error::clip(key)));
             }
         }
         Ok((p, problems))
@@ -521,7 +532,13 @@ fn ranged(v: &Value, lo: u32, hi: u32) -> Result<u32, String> {
     v.as_u64()
         .and_then(|n| u32::try_from(n).ok())
         .filter(|n| (lo..=hi).contains(n))
-        .ok_or_else(|| format!("must be an integer from {lo} to {hi}, not {v}"))
+        .ok_or_else(|| {
+            let v = v.to_string();
+            format!(
+                "must be an integer from {lo} to {hi}, not {}",
+                crate::error::clip(&v)
+            )
+        })
 }
 
 fn parse_groups(v: &Value) -> Result<Groups, String> {
