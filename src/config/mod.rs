@@ -172,9 +172,42 @@ impl Config {
         i64::from(self.auto_close_after_days) * crate::time::SECONDS_PER_DAY
     }
 
-    /// Folds a `config_changed` event's values in. No validation: they were validated when
-    /// the change was decided.
+    /// Folds a `config_changed` event's values in, checked as a configuration's (a
+    /// replayed event may not come from a desk): all of them or, on an error, none.
     pub(crate) fn apply_changes(&mut self, changes: &ConfigChanges) -> Result<(), Error> {
+        let range = |key: &str, n: Option<u32>, lo: u32, hi: u32| match n {
+            Some(n) if !(lo..=hi).contains(&n) => Err(Error::config(format!(
+                "{key}: must be an integer from {lo} to {hi}, not {n}"
+            ))),
+            _ => Ok(()),
+        };
+        range(
+            "auto_close_after_days",
+            changes.auto_close_after_days,
+            1,
+            28,
+        )?;
+        range(
+            "automation_interval_minutes",
+            changes.automation_interval_minutes,
+            1,
+            1440,
+        )?;
+        if let Some(Some(groups)) = &changes.groups {
+            for (group, members) in groups {
+                crate::case::check_name("group", group)
+                    .and_then(|()| {
+                        members
+                            .iter()
+                            .try_for_each(|m| crate::case::check_name("agent", m))
+                    })
+                    .map_err(|e| Error::config(format!("groups: {}", e.message())))?;
+            }
+        }
+        let catalog = match &changes.statuses {
+            Some(statuses) => Some(Catalog::from_statuses(statuses.clone())?),
+            None => None,
+        };
         if let Some(tz) = &changes.timezone {
             self.timezone = parse_timezone(tz)?;
         }
@@ -190,8 +223,8 @@ impl Config {
         if let Some(groups) = &changes.groups {
             self.groups = groups.clone();
         }
-        if let Some(statuses) = &changes.statuses {
-            self.catalog = Catalog::from_statuses(statuses.clone())?;
+        if let Some(catalog) = catalog {
+            self.catalog = catalog;
         }
         Ok(())
     }

@@ -393,6 +393,17 @@ impl Desk {
             "new_status": body.new_status,
             "automation_interval_minutes": body.automation_interval_minutes,
         }))?;
+        if let Some(groups) = &body.groups {
+            for (group, members) in groups {
+                crate::case::check_name("group", group)
+                    .and_then(|()| {
+                        members
+                            .iter()
+                            .try_for_each(|m| crate::case::check_name("agent", m))
+                    })
+                    .map_err(|e| Error::config(format!("groups: {}", e.message())))?;
+            }
+        }
         config.groups = body.groups;
         config.catalog = Catalog::from_statuses(body.statuses)?;
         config.rules =
@@ -404,6 +415,12 @@ impl Desk {
         } else {
             Cascade::Local
         };
+        let remote = !body.remote_links.is_empty() || !body.follow_ons.is_empty();
+        if remote && !body.routed {
+            return Err(bad(
+                "remote links and follow-ons belong to routed desks; this desk is local".into(),
+            ));
+        }
         let mut desk = Desk::new(config, body.now).with_cascade(mode);
         desk.seq = body.seq;
         desk.last_id = body.last_id;
@@ -475,8 +492,31 @@ impl Desk {
                 lifecycle::check_view_link(&desk, case)?;
             }
         }
+        // A remote link is checked as `link_remote_incident` checks it, but for the
+        // problem's state: a problem resolved since it was linked keeps its records.
         for (problem, incident) in body.remote_links {
+            if desk.cases.contains_key(&incident) || desk.purged.contains(&incident) {
+                return Err(bad(format!(
+                    "remote link of case {incident} to {problem}: case {incident} is on this desk"
+                )));
+            }
+            let is_problem = desk
+                .cases
+                .get(&problem)
+                .is_some_and(|p| p.case_type == Some(CaseType::Problem));
+            if !is_problem {
+                return Err(bad(format!(
+                    "remote link of case {incident} to {problem}: case {problem} is not a problem of this desk"
+                )));
+            }
             desk.index.link(problem, incident);
+        }
+        for &(at, case, problem) in &body.follow_ons {
+            if at > body.now || case == 0 || problem == 0 || case == problem {
+                return Err(bad(format!(
+                    "follow-on of case {case} for problem {problem} at {at} does not fit the desk"
+                )));
+            }
         }
         desk.follow_ons = body
             .follow_ons
