@@ -23,6 +23,13 @@ pub const MAX_NAME_CHARS: usize = 128;
 pub const MAX_TAG_CHARS: usize = 64;
 /// Most tags on one case.
 pub const MAX_TAGS: usize = 100;
+/// The largest version or `seq` a host may hand in (an import, a snapshot): 2^53 - 1, the
+/// largest integer a JavaScript host reads exactly. Steps count on from there in `u64`.
+pub const MAX_COUNTER: u64 = (1 << 53) - 1;
+/// The largest `reopens` a host may hand in: one less than a `u32` holds, so that the
+/// next reopen can count it; a case at `u32::MAX` reopens is not reopened again
+/// (`limit_exceeded`).
+pub const MAX_REOPENS: u32 = u32::MAX - 1;
 
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
@@ -309,7 +316,8 @@ impl Case {
                         self.resolved_at = Some(at);
                     } else if *from_category == Category::Resolved {
                         self.resolved_at = None;
-                        self.reopens += 1;
+                        // The lifecycle refuses a reopen past u32::MAX (`check_reopen`).
+                        self.reopens = self.reopens.saturating_add(1);
                     }
                 }
             }
@@ -401,7 +409,8 @@ pub(crate) fn normalize_tag(field: &str, tag: &str) -> Result<String, Error> {
     let t = tag.to_lowercase();
     if !is_tag(&t) {
         return Err(Error::input(format!(
-            "{field}: tag `{tag}` must be 1 to {MAX_TAG_CHARS} of a-z 0-9 _ : . / -"
+            "{field}: tag `{}` must be 1 to {MAX_TAG_CHARS} of a-z 0-9 _ : . / -",
+            crate::error::clip(tag)
         )));
     }
     Ok(t)

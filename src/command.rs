@@ -168,8 +168,8 @@ impl Command {
     /// `invalid_input` for malformed JSON, an unknown `op` or key, or a value of the wrong
     /// shape; `invalid_config` for a bad `configure`.
     pub fn from_json(text: &str) -> Result<Command, Error> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| Error::input(format!("not valid JSON: {e}")))?;
+        let value = crate::json::parse_strict(text)
+            .map_err(|e| Error::input(format!("not valid JSON: {e}")))?;
         Command::from_value(&value)
     }
 

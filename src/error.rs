@@ -175,11 +175,24 @@ impl fmt::Display for ErrorCode {
 /// assert_eq!(err.error.code(), ErrorCode::CaseNotFound);
 /// assert_eq!(err.error.to_string(), "case_not_found: there is no case 9");
 /// ```
+///
+/// A bad configuration lists every problem: [`Error::problems`] gives them one by one, and
+/// the message is all of them joined with `"; "`.
+///
+/// ```
+/// use caseflow::Config;
+/// let err = Config::from_json(r#"{"timezone": "Mars/Olympus", "auto_close_after_days": 0}"#)
+///     .unwrap_err();
+/// assert_eq!(err.problems().len(), 2);
+/// assert_eq!(err.message(), err.problems().join("; "));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct Error {
     code: ErrorCode,
     message: String,
+    /// Each problem when there are several; empty when the message is the only one.
+    problems: Vec<String>,
 }
 
 impl Error {
@@ -187,8 +200,29 @@ impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Error {
         Error {
             code,
-            message: message.into(),
+            message: clip_quoted(&message.into()),
+            problems: Vec::new(),
         }
+    }
+
+    /// An error listing several problems: its message is all of them joined with `"; "`.
+    pub fn with_problems(code: ErrorCode, problems: Vec<String>) -> Error {
+        match <[String; 1]>::try_from(problems) {
+            Ok([one]) => Error::new(code, one),
+            Err(problems) => {
+                let problems: Vec<String> = problems.iter().map(|p| clip_quoted(p)).collect();
+                Error {
+                    code,
+                    message: problems.join("; "),
+                    problems,
+                }
+            }
+        }
+    }
+
+    /// `invalid_config` listing every problem found.
+    pub(crate) fn config_problems(problems: Vec<String>) -> Error {
+        Error::with_problems(ErrorCode::InvalidConfig, problems)
     }
 
     pub(crate) fn input(message: impl Into<String>) -> Error {
@@ -207,5 +241,76 @@ impl Error {
     /// What was wrong, for a human.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// Every problem, one by one, for a host to list: several for a configuration with
+    /// several problems, else the message alone.
+    pub fn problems(&self) -> &[String] {
+        if self.problems.is_empty() {
+            std::slice::from_ref(&self.message)
+        } else {
+            &self.problems
+        }
+    }
+}
+
+/// The most characters of user text a message echoes; longer text is cut there and ends
+/// with `…`.
+pub const MAX_ECHO_CHARS: usize = 64;
+
+/// The most characters of a message's own text between two quoted values.
+const MAX_PLAIN_CHARS: usize = 1024;
+
+/// `text` as a message echoes it: at most [`MAX_ECHO_CHARS`] characters, then `…`.
+pub(crate) fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    clip_to(text, MAX_ECHO_CHARS)
+}
+
+fn clip_to(text: &str, most: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(most) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
+    }
+}
+
+/// A message with every `quoted` value cut to [`MAX_ECHO_CHARS`] characters (messages,
+/// serde's included, quote what they echo in backticks) and any other run of text to
+/// [`MAX_PLAIN_CHARS`]: the one place every message passes, so that no input comes back
+/// whole, however it reached the message.
+fn clip_quoted(message: &str) -> String {
+    if message.len() <= MAX_ECHO_CHARS {
+        return message.to_owned();
+    }
+    let mut out = String::with_capacity(message.len().min(4 * MAX_PLAIN_CHARS));
+    for (i, part) in message.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        let most = if i % 2 == 1 {
+            MAX_ECHO_CHARS
+        } else {
+            MAX_PLAIN_CHARS
+        };
+        out.push_str(&clip_to(part, most));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_quoted_values_are_clipped() {
+        let long = "x".repeat(10_000);
+        let e = Error::input(format!("tag `{long}` is bad"));
+        assert_eq!(
+            e.message(),
+            format!("tag `{}…` is bad", "x".repeat(MAX_ECHO_CHARS))
+        );
+        let e = Error::input(format!("plain {long}"));
+        assert!(e.message().chars().count() <= MAX_PLAIN_CHARS + 1);
+        assert_eq!(clip("héllo"), "héllo");
+        assert_eq!(clip(&"é".repeat(65)), format!("{}…", "é".repeat(64)));
     }
 }

@@ -49,6 +49,7 @@ mod desk;
 mod error;
 mod event;
 mod ids;
+mod json;
 mod lifecycle;
 mod rules;
 mod scenario;
@@ -56,8 +57,8 @@ mod status;
 mod time;
 
 pub use case::{
-    Case, CaseId, CaseType, Channel, MAX_NAME_CHARS, MAX_SUBJECT_CHARS, MAX_TAG_CHARS, MAX_TAGS,
-    Priority,
+    Case, CaseId, CaseType, Channel, MAX_COUNTER, MAX_NAME_CHARS, MAX_REOPENS, MAX_SUBJECT_CHARS,
+    MAX_TAG_CHARS, MAX_TAGS, Priority,
 };
 pub use command::{Command, Create, Import, Update};
 pub use config::{

@@ -125,7 +125,8 @@ pub fn run_scenario_file(path: &Path) -> ScenarioOutcome {
 /// # Errors
 /// A message when the text is not a scenario at all (malformed JSON, unknown keys).
 pub fn run_scenario(text: &str) -> Result<ScenarioOutcome, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    // Strict: a key given twice in `do`, `config` or anywhere else is refused, not kept last.
+    let value = crate::json::parse_strict(text).map_err(|e| format!("not valid JSON: {e}"))?;
     let top = value.as_object().ok_or("a scenario is a JSON object")?;
     for key in top.keys() {
         if ![
@@ -138,7 +139,10 @@ pub fn run_scenario(text: &str) -> Result<ScenarioOutcome, String> {
         ]
         .contains(&key.as_str())
         {
-            return Err(format!("unknown top-level key `{key}`"));
+            return Err(format!(
+                "unknown top-level key `{}`",
+                crate::error::clip(key)
+            ));
         }
     }
     let name = top
@@ -312,7 +316,7 @@ impl Runner {
 
 fn only_keys(obj: &Map<String, Value>, allowed: &[&str]) -> Result<(), String> {
     match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(format!("unknown key `{k}` in step")),
+        Some(k) => Err(format!("unknown key `{}` in step", crate::error::clip(k))),
         None => Ok(()),
     }
 }

@@ -194,6 +194,14 @@ pub fn valid_custom_id(id: &str) -> bool {
         && Category::parse(id).is_none()
 }
 
+/// Why `id` is no custom status id.
+pub(crate) fn bad_custom_id(id: &str) -> String {
+    format!(
+        "status id `{}` must match [a-z][a-z0-9_]{{0,47}} and not be a category name",
+        crate::error::clip(id)
+    )
+}
+
 impl Catalog {
     /// The status with this id, tombstones included.
     pub fn get(&self, id: &str) -> Option<&Status> {
@@ -247,10 +255,7 @@ impl Catalog {
     /// `invalid_config` for a bad or reused id or label, `limit_exceeded` past the limits.
     pub fn add(&mut self, status: Status) -> Result<(), Error> {
         if !valid_custom_id(&status.id) {
-            return Err(Error::config(format!(
-                "status id `{}` must match [a-z][a-z0-9_]{{0,47}} and not be a category name",
-                status.id
-            )));
+            return Err(Error::config(bad_custom_id(&status.id)));
         }
         if let Some(old) = self.statuses.get(status.id.as_str()) {
             let why = if old.deleted {
@@ -377,15 +382,56 @@ impl Catalog {
         }
     }
 
-    /// Rebuilds a catalog from its statuses, as a `config_changed` event carries them.
+    /// Rebuilds a catalog from its statuses, as a `config_changed` event or a snapshot
+    /// carries them, through the checks a configuration passes: ids, labels, limits.
     ///
     /// # Errors
-    /// `invalid_config` when the list lacks a built-in or a category has not exactly one
-    /// default.
+    /// `invalid_config` for a bad or repeated id or label, a built-in in another category,
+    /// a list that lacks a built-in, a category without exactly one live active default,
+    /// or more statuses than the limits.
     pub fn from_statuses(list: Vec<Status>) -> Result<Catalog, Error> {
+        if list.len() > MAX_STATUSES {
+            return Err(Error::config(format!(
+                "statuses: {} statuses, more than the {MAX_STATUSES} a catalog holds",
+                list.len()
+            )));
+        }
         let mut defaults: [Option<StatusId>; 5] = Default::default();
         let mut statuses = IdMap::default();
+        let mut per_category = [0usize; 5];
         for s in list {
+            let builtin = Category::parse(&s.id);
+            if builtin.is_some_and(|c| c != s.category) {
+                return Err(Error::config(format!(
+                    "statuses: built-in status `{}` is not in category {}",
+                    s.id, s.category
+                )));
+            }
+            if builtin.is_none() && !valid_custom_id(&s.id) {
+                return Err(Error::config(format!("statuses: {}", bad_custom_id(&s.id))));
+            }
+            check_label(&s.id, &s.label, s.end_user_label.as_deref())
+                .map_err(|e| Error::config(format!("statuses: {}", e.message())))?;
+            if statuses.contains_key(s.id.as_str()) {
+                return Err(Error::config(format!(
+                    "statuses: status `{}` is listed more than once",
+                    s.id
+                )));
+            }
+            let count = &mut per_category[s.category.index()];
+            *count += 1;
+            if *count > MAX_STATUSES_PER_CATEGORY {
+                return Err(Error::config(format!(
+                    "statuses: category {} holds more than {MAX_STATUSES_PER_CATEGORY} statuses",
+                    s.category
+                )));
+            }
+            if s.deleted && s.active {
+                return Err(Error::config(format!(
+                    "statuses: deleted status `{}` is active",
+                    s.id
+                )));
+            }
             if s.default {
                 let slot = &mut defaults[s.category.index()];
                 if slot.is_some() || !s.active || s.deleted {
@@ -417,7 +463,11 @@ impl Catalog {
     }
 }
 
-fn check_label(id: &str, label: &str, end_user_label: Option<&str>) -> Result<(), Error> {
+pub(crate) fn check_label(
+    id: &str,
+    label: &str,
+    end_user_label: Option<&str>,
+) -> Result<(), Error> {
     for (key, value) in [("label", Some(label)), ("end_user_label", end_user_label)] {
         if let Some(v) = value {
             let n = v.chars().count();

@@ -8,7 +8,9 @@ use std::fmt;
 use std::num::NonZeroI64;
 use std::str::FromStr;
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -37,6 +39,9 @@ impl fmt::Debug for Instant {
     }
 }
 
+/// The longest auto-close period, in days (DOMAIN.md section 8: 1 to 28).
+const LONGEST_PERIOD_DAYS: i64 = 28;
+
 /// The earliest instant the engine accepts: 0000-01-01T00:00:00Z.
 const MIN_SECONDS: i64 = -62_167_219_200;
 /// The latest instant the engine accepts: 9999-12-31T23:59:59Z.
@@ -54,6 +59,17 @@ impl Instant {
     /// Seconds since the Unix epoch.
     pub fn unix_seconds(self) -> i64 {
         self.0.get() + MIN_SECONDS - 1
+    }
+
+    /// The latest instant a desk takes a step at: 9999-12-31T23:59:59Z minus 28 days, the
+    /// longest auto-close period, so that every deadline a step arms can be represented
+    /// (a deadline is never moved earlier to fit).
+    ///
+    /// ```
+    /// assert_eq!(caseflow::Instant::latest_step().to_string(), "9999-12-03T23:59:59Z");
+    /// ```
+    pub fn latest_step() -> Instant {
+        Instant::clamped(MAX_SECONDS - LONGEST_PERIOD_DAYS * SECONDS_PER_DAY)
     }
 
     /// This instant plus `seconds` (which may be negative), saturating at the accepted range.
@@ -150,11 +166,20 @@ impl FromStr for Instant {
     type Err = TimeParseError;
 
     fn from_str(s: &str) -> Result<Instant, TimeParseError> {
-        let bad = |why: &str| TimeParseError(format!("`{s}` is not an instant: {why}"));
+        let bad = |why: &str| {
+            TimeParseError(format!(
+                "`{}` is not an instant: {why}",
+                crate::error::clip(s)
+            ))
+        };
         let parsed = DateTime::parse_from_rfc3339(s)
             .map_err(|_| bad("expected RFC 3339 such as 2026-03-02T09:00:00Z"))?;
         if parsed.offset().fix().local_minus_utc() != 0 {
             return Err(bad("instants are UTC (end in Z)"));
+        }
+        // chrono reads second 60 as a leap second: one more than a billion nanoseconds.
+        if parsed.timestamp_subsec_nanos() >= 1_000_000_000 {
+            return Err(bad("leap seconds are not accepted (second 60)"));
         }
         if parsed.timestamp_subsec_nanos() != 0 || s.contains('.') {
             return Err(bad("instants are whole seconds"));
@@ -176,17 +201,24 @@ impl<'de> Deserialize<'de> for Instant {
     }
 }
 
-/// A calendar date (`"YYYY-MM-DD"`), as a task's `due_date` is given.
+/// The first and last dates accepted, as (year, month, day).
+const FIRST_DATE: (i32, u32, u32) = (0, 1, 2);
+const LAST_DATE: (i32, u32, u32) = (9999, 12, 30);
+
+/// A calendar date (`"YYYY-MM-DD"`), as a task's `due_date` is given: from 0000-01-02 to
+/// 9999-12-30, so that its 12:00 is an instant in every time zone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date(NaiveDate);
 
 impl Date {
-    /// The date with this year, month and day, or `None` when it does not exist.
+    /// The date with this year, month and day, or `None` when it does not exist or lies
+    /// outside 0000-01-02 to 9999-12-30: 12:00 of those dates is a representable instant
+    /// in every time zone (offsets stay within +-26 hours), so a due instant is never
+    /// clamped.
     pub fn from_ymd(year: i32, month: u32, day: u32) -> Option<Date> {
-        if !(0..=9999).contains(&year) {
-            return None;
-        }
-        NaiveDate::from_ymd_opt(year, month, day).map(Date)
+        NaiveDate::from_ymd_opt(year, month, day)
+            .filter(|d| (FIRST_DATE..=LAST_DATE).contains(&(d.year(), d.month(), d.day())))
+            .map(Date)
     }
 
     /// The instant of 12:00 local time on this date in `zone`.
@@ -253,7 +285,8 @@ impl FromStr for Date {
     fn from_str(s: &str) -> Result<Date, TimeParseError> {
         let bad = || {
             TimeParseError(format!(
-                "`{s}` is not a date: expected an existing YYYY-MM-DD"
+                "`{}` is not a date: expected an existing YYYY-MM-DD",
+                crate::error::clip(s)
             ))
         };
         let b = s.as_bytes();
@@ -268,7 +301,13 @@ impl FromStr for Date {
         }
         let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().map_err(|_| bad());
         let year = i32::try_from(num(0..4)?).map_err(|_| bad())?;
-        Date::from_ymd(year, num(5..7)?, num(8..10)?).ok_or_else(bad)
+        let (month, day) = (num(5..7)?, num(8..10)?);
+        NaiveDate::from_ymd_opt(year, month, day).ok_or_else(bad)?;
+        Date::from_ymd(year, month, day).ok_or_else(|| {
+            TimeParseError(format!(
+                "`{s}` is out of range: dates run from 0000-01-02 to 9999-12-30, so that 12:00 on them is an instant in every time zone"
+            ))
+        })
     }
 }
 
@@ -295,6 +334,14 @@ mod tests {
         assert!("2026-03-02T09:00:00.5Z".parse::<Instant>().is_err());
         assert!("2026-03-02T09:00:00.0Z".parse::<Instant>().is_err());
         assert!("2026-03-02T09:00:00+01:00".parse::<Instant>().is_err());
+        let leap = "2016-12-31T23:59:60Z"
+            .parse::<Instant>()
+            .unwrap_err()
+            .to_string();
+        assert!(leap.contains("leap seconds are not accepted"), "{leap}");
+        let long = format!("{}Z", "9".repeat(100_000));
+        let err = long.parse::<Instant>().unwrap_err().to_string();
+        assert!(err.len() < 200, "{err}");
         assert!("2026-02-30T09:00:00Z".parse::<Instant>().is_err());
         assert!("yesterday".parse::<Instant>().is_err());
     }
@@ -343,8 +390,25 @@ mod tests {
             assert!(bad.parse::<Date>().is_err(), "{bad} was accepted");
         }
         assert_eq!(
-            "0000-01-01".parse::<Date>().unwrap().to_string(),
-            "0000-01-01"
+            "0000-01-02".parse::<Date>().unwrap().to_string(),
+            "0000-01-02"
+        );
+        // The ends of the range: 12:00 on them must be an instant in every zone.
+        for out in ["0000-01-01", "9999-12-31"] {
+            let err = out.parse::<Date>().unwrap_err().to_string();
+            assert!(err.contains("out of range"), "{err}");
+        }
+        let last: Date = "9999-12-30".parse().unwrap();
+        for zone in ["Etc/GMT+12", "Pacific/Kiritimati", "UTC"] {
+            let noon = last.noon_in(zone.parse().unwrap());
+            assert!(
+                noon.unix_seconds() < MAX_SECONDS,
+                "{zone}: {noon} was clamped"
+            );
+        }
+        assert_eq!(
+            last.noon_in("Etc/GMT+12".parse().unwrap()).to_string(),
+            "9999-12-31T00:00:00Z"
         );
     }
 

@@ -242,3 +242,85 @@ fn every_error_code_maps_to_an_http_status() {
         assert_eq!(code.http_status(), status, "{code}");
     }
 }
+
+/// No message echoes unbounded input: a 10 MB tag, status, name, key, time zone, date,
+/// instant or TOML line comes back as a short prefix ending in `…`.
+#[test]
+fn messages_echo_at_most_a_short_prefix() {
+    let huge = "X".repeat(10_000_000);
+    let at: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+    let mut desk = Desk::new(Config::default(), at);
+    let short = |message: &str| {
+        assert!(
+            message.len() < 600,
+            "{} bytes: {}…",
+            message.len(),
+            &message[..200]
+        );
+        assert!(message.contains("XXXX…"), "{message}");
+    };
+    let commands = [
+        json!({"op": "create", "submitter": "r", "tags": [huge]}),
+        json!({"op": "create", "submitter": "r", "status": huge}),
+        json!({"op": "create", "submitter": "r", "due_date": huge}),
+        json!({"op": "create", "submitter": "r", huge.clone(): 1}),
+        json!({"op": huge}),
+        json!({"op": "create", "submitter": "r", "priority": huge}),
+        json!({"op": "configure", "timezone": huge}),
+        json!({"op": "configure", "add_status": {"id": huge, "category": "open", "label": "x"}}),
+        json!({"op": "configure", "auto_close_after_days": huge}),
+        json!({"op": "configure", huge.clone(): 1}),
+    ];
+    for cmd in &commands {
+        let err = desk.execute_json(at, cmd).unwrap_err().error;
+        short(err.message());
+    }
+    let err = caseflow::Command::from_json(&format!(
+        "{{\"op\": \"create\", \"submitter\": \"r\", \"tags\": [\"{huge}\"]}}"
+    ))
+    .map(|c| desk.execute(at, &c).unwrap_err().error)
+    .unwrap_or_else(|e| e);
+    short(err.message());
+    let err = Config::from_toml(&format!("timezone = \"UTC\" {huge}\n")).unwrap_err();
+    assert!(err.message().len() < 300, "{}", &err.message()[..300]);
+    assert!(err.message().contains("line 1"), "{}", err.message());
+    let err = Config::from_json(&format!(
+        "{{\"statuses\": [{{\"id\": \"{huge}\", \"category\": \"open\", \"label\": \"{huge}\"}}]}}"
+    ))
+    .unwrap_err();
+    assert!(err.message().len() < 600, "{}", &err.message()[..300]);
+    let err = format!("{huge}Z")
+        .parse::<Instant>()
+        .unwrap_err()
+        .to_string();
+    short(&err);
+}
+
+/// A key given twice in a command or a configuration is refused, not kept last.
+#[test]
+fn duplicate_json_keys_are_refused() {
+    let err = caseflow::Command::from_json(
+        r#"{"op": "update", "case": 1, "status": "open", "status": "resolved"}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(
+        err.message().contains("duplicate key `status`"),
+        "{}",
+        err.message()
+    );
+    let err = caseflow::Command::from_json(r#"{"op": "configure", "add_status": {"id": "a", "id": "b", "category": "open", "label": "x"}}"#)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    let err = Config::from_json(r#"{"timezone": "UTC", "timezone": "Europe/Lisbon"}"#).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidConfig);
+    assert!(
+        err.message().contains("duplicate key `timezone`"),
+        "{}",
+        err.message()
+    );
+    let scenario = r#"{"name": "twice", "start": "2026-03-02T09:00:00Z", "steps": [
+        {"at": "2026-03-02T09:00:00Z", "do": {"op": "create", "submitter": "a", "submitter": "b"}}]}"#;
+    let err = caseflow::run_scenario(scenario).unwrap_err();
+    assert!(err.contains("duplicate key `submitter`"), "{err}");
+}

@@ -299,3 +299,205 @@ fn removing_the_group_directory_replays_and_round_trips() {
     assert_eq!(replayed, desk);
     assert_eq!(Desk::restore(&desk.snapshot()).unwrap(), desk);
 }
+
+/// Forges a snapshot of `desk` whose body has `from` replaced by `to` (once), checksum
+/// recomputed.
+fn forge(desk: &Desk, from: &str, to: &str) -> String {
+    let text = desk.snapshot();
+    let (_, body) = text.split_once('\n').unwrap();
+    assert!(body.contains(from), "{from} not in {body}");
+    reseal(&body.replacen(from, to, 1))
+}
+
+/// Counters a snapshot hands in must leave room to count: a `seq` at u64::MAX, a version
+/// or reopens the next step could not count, or a firing count past the cap are refused,
+/// never a panic or a wrap later (DESIGN.md, "Counters").
+#[test]
+fn a_snapshot_with_counters_that_cannot_count_is_refused() {
+    let (desk, _) = busy_desk();
+    let seq = format!("\"seq\":{},", desk.seq());
+    let forged = forge(&desk, &seq, &format!("\"seq\":{},", u64::MAX));
+    let err = Desk::restore(&forged).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(err.message().contains("seq"), "{}", err.message());
+    // The largest accepted seq restores and the desk still counts on from it.
+    let forged = forge(&desk, &seq, &format!("\"seq\":{},", caseflow::MAX_COUNTER));
+    let mut back = Desk::restore(&forged).unwrap();
+    let cmd = json!({"op": "create", "submitter": "r9"});
+    let events = back.execute_json(t("2026-03-09T00:00:00Z"), &cmd).unwrap();
+    assert_eq!(events[0].seq, caseflow::MAX_COUNTER + 1);
+
+    // Case 1's line ends with its version.
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    let cmd = json!({"op": "create", "submitter": "r1", "assignee": "bob"});
+    desk.execute_json(t("2026-03-02T09:00:00Z"), &cmd).unwrap();
+    let forged = forge(
+        &desk,
+        ",false,false,1]",
+        &format!(",false,false,{}]", u64::MAX),
+    );
+    let err = Desk::restore(&forged).unwrap_err();
+    assert!(err.message().contains("version"), "{}", err.message());
+    let forged = forge(
+        &desk,
+        ",\"api\",null,0,",
+        &format!(",\"api\",null,{},", u32::MAX),
+    );
+    let err = Desk::restore(&forged).unwrap_err();
+    assert!(err.message().contains("reopens"), "{}", err.message());
+}
+
+#[test]
+fn a_snapshot_with_firings_past_the_cap_is_refused() {
+    let config = Config::from_json(
+        r#"{"rules": [{"name": "poke", "kind": "automation", "when": {"category": "open"},
+            "then": {"add_tags": ["poked"]}}]}"#,
+    )
+    .unwrap();
+    let mut desk = Desk::new(config, t("2026-03-02T08:00:00Z"));
+    let cmd = json!({"op": "create", "submitter": "r1", "assignee": "bob"});
+    desk.execute_json(t("2026-03-02T08:30:00Z"), &cmd).unwrap();
+    desk.advance_to(t("2026-03-02T09:30:00Z")).unwrap();
+    let forged = forge(
+        &desk,
+        "[\"poke\",1,1]",
+        &format!("[\"poke\",1,{}]", u32::MAX),
+    );
+    let err = Desk::restore(&forged).unwrap_err();
+    assert!(err.message().contains("limit"), "{}", err.message());
+}
+
+/// Replay checks a created or imported view's counters as an import does.
+#[test]
+fn replay_refuses_an_imported_view_that_cannot_count() {
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    let cmd = json!({"op": "create", "submitter": "r1"});
+    let log = desk.execute_json(t("2026-03-02T09:00:00Z"), &cmd).unwrap();
+    let mut json = log[0].to_json();
+    json["view"]["version"] = json!(u64::MAX);
+    json["version"] = json!(u64::MAX);
+    let forged: Event = serde_json::from_value(json).unwrap();
+    let err = Desk::replay(Config::default(), t("2026-03-02T08:00:00Z"), &[forged]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(err.message().contains("version"), "{}", err.message());
+}
+
+/// A restore trusts no snapshot because its checksum holds: the catalog goes through a
+/// configuration's checks (ids, labels, limits), remote links and follow-ons need a
+/// routed desk, and every link is checked as an import and `link_remote_incident` check it.
+#[test]
+fn a_sealed_snapshot_passes_every_check_a_configuration_and_an_import_would() {
+    let (desk, _) = busy_desk();
+    let text = desk.snapshot();
+    let (_, body) = text.split_once('\n').unwrap();
+    let refuse = |forged: String, code: ErrorCode, want: &str| {
+        let err = Desk::restore(&reseal(&forged)).unwrap_err();
+        assert_eq!(err.code(), code, "{}", err.message());
+        assert!(
+            err.message().contains(want),
+            "`{}` lacks `{want}`",
+            err.message()
+        );
+    };
+    refuse(
+        body.replacen("\"id\":\"waiting\"", "\"id\":\"BAD ID!\"", 1),
+        ErrorCode::InvalidConfig,
+        "BAD ID!",
+    );
+    refuse(
+        body.replacen(
+            "\"label\":\"Waiting\"",
+            &format!("\"label\":\"{}\"", "w".repeat(49)),
+            1,
+        ),
+        ErrorCode::InvalidConfig,
+        "label",
+    );
+    refuse(
+        body.replacen(
+            "\"id\":\"open\",\"category\":\"open\"",
+            "\"id\":\"open\",\"category\":\"pending\"",
+            1,
+        ),
+        ErrorCode::InvalidConfig,
+        "built-in",
+    );
+    let many: Vec<String> = (0..1000)
+        .map(|i| format!("{{\"id\":\"s{i}\",\"category\":\"open\",\"label\":\"S\",\"end_user_label\":null,\"active\":true,\"default\":false,\"deleted\":false}}"))
+        .collect();
+    refuse(
+        body.replacen(
+            "\"statuses\":[",
+            &format!("\"statuses\":[{},", many.join(",")),
+            1,
+        ),
+        ErrorCode::InvalidConfig,
+        "300",
+    );
+    refuse(
+        body.replacen("\"remote_links\":[]", "\"remote_links\":[[3,99]]", 1),
+        ErrorCode::InvalidInput,
+        "routed",
+    );
+    refuse(
+        body.replacen(
+            "\"follow_ons\":[]",
+            "\"follow_ons\":[[\"2026-03-02T09:00:00Z\",4,3]]",
+            1,
+        ),
+        ErrorCode::InvalidInput,
+        "routed",
+    );
+    let routed = body.replacen("\"routed\":false", "\"routed\":true", 1);
+    assert!(Desk::restore(&reseal(&routed)).is_ok());
+    refuse(
+        routed.replacen("\"remote_links\":[]", "\"remote_links\":[[3,3]]", 1),
+        ErrorCode::InvalidInput,
+        "on this desk",
+    );
+    refuse(
+        routed.replacen("\"remote_links\":[]", "\"remote_links\":[[1,99]]", 1),
+        ErrorCode::InvalidInput,
+        "not a problem",
+    );
+    assert!(
+        Desk::restore(&reseal(&routed.replacen(
+            "\"remote_links\":[]",
+            "\"remote_links\":[[3,99]]",
+            1
+        )))
+        .is_ok()
+    );
+    refuse(
+        routed.replacen("\"groups\":null", "\"groups\":{\"\":[\"bob\"]}", 1),
+        ErrorCode::InvalidConfig,
+        "group",
+    );
+}
+
+/// Replay checks a `config_changed` as a configuration: a period of 4,000,000,000 days or a
+/// catalog with a bad id is refused (the period armed deadlines past the last instant).
+#[test]
+fn replay_checks_configuration_changes_as_a_configuration() {
+    let start = t("2026-03-02T08:00:00Z");
+    let mut desk = Desk::new(Config::default(), start);
+    let cmd = json!({"op": "configure", "auto_close_after_days": 5,
+        "add_status": {"id": "waiting", "category": "pending", "label": "Waiting"}});
+    let log = desk.execute_json(t("2026-03-02T09:00:00Z"), &cmd).unwrap();
+    assert!(Desk::replay(Config::default(), start, &log).is_ok());
+    let mut json = log[0].to_json();
+    json["changes"]["auto_close_after_days"] = json!(4_000_000_000u32);
+    let forged: Event = serde_json::from_value(json).unwrap();
+    let err = Desk::replay(Config::default(), start, &[forged]).unwrap_err();
+    assert!(
+        err.message().contains("auto_close_after_days"),
+        "{}",
+        err.message()
+    );
+    let text = serde_json::to_string(&log[0].to_json())
+        .unwrap()
+        .replace("\"waiting\"", "\"BAD ID!\"");
+    let forged: Event = serde_json::from_str(&text).unwrap();
+    let err = Desk::replay(Config::default(), start, &[forged]).unwrap_err();
+    assert!(err.message().contains("BAD ID!"), "{}", err.message());
+}

@@ -884,3 +884,35 @@ fn a_snapshot_with_a_trashed_task_restores_after_a_time_zone_change() {
     let restored = Desk::restore(&desk.snapshot()).unwrap();
     assert!(restored == desk, "the restored desk differs");
 }
+
+/// Near the end of time nothing is clamped earlier: `advance_to` and `replace_rules` past
+/// [`Instant::latest_step`] are `invalid_input`, and a sweep that would fall after the last
+/// instant is not scheduled at all (it was scheduled at the desk's own instant, and then
+/// advancing there swept forever).
+#[test]
+fn no_step_or_sweep_is_moved_earlier_at_the_end_of_time() {
+    let latest = Instant::latest_step();
+    assert_eq!(latest.to_string(), "9999-12-03T23:59:59Z");
+    let mut desk = Desk::new(Config::default(), t("9999-12-01T00:00:00Z"));
+    let err = desk.advance_to(latest.plus_seconds(1)).unwrap_err();
+    assert_eq!(err.code(), caseflow::ErrorCode::InvalidInput);
+    assert!(
+        err.message().contains("could not be represented"),
+        "{}",
+        err.message()
+    );
+    let rules =
+        serde_json::json!([{"name": "a", "kind": "automation", "then": {"add_tags": ["x"]}}]);
+    let err = desk
+        .replace_rules(latest.plus_seconds(1), &rules)
+        .unwrap_err();
+    assert_eq!(err.error.code(), caseflow::ErrorCode::InvalidInput);
+    assert!(desk.advance_to(latest).is_ok());
+
+    let config = Config::from_json(
+        r#"{"rules": [{"name": "a", "kind": "automation", "then": {"add_tags": ["x"]}}]}"#,
+    )
+    .unwrap();
+    let desk = Desk::new(config, t("9999-12-31T23:30:00Z"));
+    assert_eq!(desk.next_deadline(), None);
+}

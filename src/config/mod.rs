@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::event::{ConfigChanges, Groups};
-use crate::status::{Catalog, Category, Status, StatusId};
+use crate::status::{Catalog, Category, Status, StatusId, check_label};
 
 /// How the `new` category relates to assignment (DOMAIN.md 3.1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,8 +84,16 @@ impl Config {
     /// # Errors
     /// `invalid_config`, listing every problem found, each naming its key.
     pub fn from_toml(text: &str) -> Result<Config, Error> {
-        let value: Value =
-            toml::from_str(text).map_err(|e| Error::config(format!("not valid TOML: {e}")))?;
+        let value: Value = toml::from_str(text).map_err(|e| {
+            // The error's own display quotes the whole offending line: name the place.
+            let place = e.span().map_or(String::new(), |span| {
+                let before = text.get(..span.start).unwrap_or_default();
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                format!(" at line {line}, column {column}")
+            });
+            Error::config(format!("not valid TOML{place}: {}", e.message().trim_end()))
+        })?;
         Config::from_value(&value)
     }
 
@@ -94,7 +102,7 @@ impl Config {
     /// # Errors
     /// `invalid_config`, listing every problem found, each naming its key.
     pub fn from_json(text: &str) -> Result<Config, Error> {
-        let value: Value = serde_json::from_str(text)
+        let value = crate::json::parse_strict(text)
             .map_err(|e| Error::config(format!("not valid JSON: {e}")))?;
         Config::from_value(&value)
     }
@@ -118,7 +126,7 @@ impl Config {
             }
         }
         if !problems.is_empty() {
-            return Err(Error::config(problems.join("; ")));
+            return Err(Error::config_problems(problems));
         }
         patch.apply_scalars(&mut config);
         Ok(config)
@@ -164,9 +172,42 @@ impl Config {
         i64::from(self.auto_close_after_days) * crate::time::SECONDS_PER_DAY
     }
 
-    /// Folds a `config_changed` event's values in. No validation: they were validated when
-    /// the change was decided.
+    /// Folds a `config_changed` event's values in, checked as a configuration's (a
+    /// replayed event may not come from a desk): all of them or, on an error, none.
     pub(crate) fn apply_changes(&mut self, changes: &ConfigChanges) -> Result<(), Error> {
+        let range = |key: &str, n: Option<u32>, lo: u32, hi: u32| match n {
+            Some(n) if !(lo..=hi).contains(&n) => Err(Error::config(format!(
+                "{key}: must be an integer from {lo} to {hi}, not {n}"
+            ))),
+            _ => Ok(()),
+        };
+        range(
+            "auto_close_after_days",
+            changes.auto_close_after_days,
+            1,
+            28,
+        )?;
+        range(
+            "automation_interval_minutes",
+            changes.automation_interval_minutes,
+            1,
+            1440,
+        )?;
+        if let Some(Some(groups)) = &changes.groups {
+            for (group, members) in groups {
+                crate::case::check_name("group", group)
+                    .and_then(|()| {
+                        members
+                            .iter()
+                            .try_for_each(|m| crate::case::check_name("agent", m))
+                    })
+                    .map_err(|e| Error::config(format!("groups: {}", e.message())))?;
+            }
+        }
+        let catalog = match &changes.statuses {
+            Some(statuses) => Some(Catalog::from_statuses(statuses.clone())?),
+            None => None,
+        };
         if let Some(tz) = &changes.timezone {
             self.timezone = parse_timezone(tz)?;
         }
@@ -182,8 +223,8 @@ impl Config {
         if let Some(groups) = &changes.groups {
             self.groups = groups.clone();
         }
-        if let Some(statuses) = &changes.statuses {
-            self.catalog = Catalog::from_statuses(statuses.clone())?;
+        if let Some(catalog) = catalog {
+            self.catalog = catalog;
         }
         Ok(())
     }
@@ -210,7 +251,15 @@ impl Config {
 
 fn parse_timezone(name: &str) -> Result<Tz, Error> {
     name.parse::<Tz>()
-        .map_err(|_| Error::config(format!("timezone: `{name}` is not an IANA time zone name")))
+        .map_err(|_| Error::config(format!("timezone: {}", not_a_zone(name))))
+}
+
+/// Why `name` is no time zone, without the key (the caller names it once).
+fn not_a_zone(name: &str) -> String {
+    format!(
+        "`{}` is not an IANA time zone name",
+        crate::error::clip(name)
+    )
 }
 
 /// A custom status as a configuration declares or `add_status` adds it.
@@ -239,6 +288,18 @@ fn yes() -> bool {
 }
 
 impl StatusDecl {
+    /// What is wrong with the declaration on its own (its id and labels), every problem.
+    fn problems(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        if !crate::status::valid_custom_id(&self.id) {
+            found.push(crate::status::bad_custom_id(&self.id));
+        }
+        if let Err(e) = check_label(&self.id, &self.label, self.end_user_label.as_deref()) {
+            found.push(e.message().to_owned());
+        }
+        found
+    }
+
     fn into_status(self) -> Status {
         Status {
             id: StatusId::from(self.id.as_str()),
@@ -313,7 +374,7 @@ impl ConfigPatch {
         if problems.is_empty() {
             Ok(patch)
         } else {
-            Err(Error::config(problems.join("; ")))
+            Err(Error::config_problems(problems))
         }
     }
 
@@ -327,7 +388,7 @@ impl ConfigPatch {
         for (key, v) in map {
             let result: Result<(), String> = match (key.as_str(), kind) {
                 ("timezone", _) => typed::<String>(v)
-                    .and_then(|s| parse_timezone(&s).map_err(|e| e.message().to_owned()))
+                    .and_then(|s| s.parse::<Tz>().map_err(|_| not_a_zone(&s)))
                     .map(|tz| p.timezone = Some(tz)),
                 ("auto_close_after_days", _) => {
                     ranged(v, 1, 28).map(|n| p.auto_close_after_days = Some(n))
@@ -341,17 +402,32 @@ impl ConfigPatch {
                     Ok(())
                 }
                 ("groups", _) => parse_groups(v).map(|g| p.groups = Some(Some(g))),
-                ("statuses", _) => typed::<Vec<StatusDecl>>(v)
-                    .and_then(unique_ids)
-                    .map(|list| {
-                        p.statuses = list.into_iter().map(StatusDecl::into_status).collect()
-                    }),
-                ("add_status", PatchKind::Configure) => {
-                    typed::<StatusDecl>(v).map(|d| p.add_status = Some(d.into_status()))
-                }
-                ("update_status", PatchKind::Configure) => {
-                    typed(v).map(|u| p.update_status = Some(u))
-                }
+                ("statuses", _) => match parse_statuses(v) {
+                    Ok(list) => {
+                        p.statuses = list.into_iter().map(StatusDecl::into_status).collect();
+                        Ok(())
+                    }
+                    Err(found) => {
+                        problems.extend(found.into_iter().map(|why| format!("statuses: {why}")));
+                        Ok(())
+                    }
+                },
+                ("add_status", PatchKind::Configure) => typed::<StatusDecl>(v).map(|d| {
+                    let found = d.problems();
+                    if found.is_empty() {
+                        p.add_status = Some(d.into_status());
+                    }
+                    problems.extend(found.into_iter().map(|why| format!("add_status: {why}")));
+                }),
+                ("update_status", PatchKind::Configure) => typed::<StatusUpdate>(v)
+                    .and_then(|u| {
+                        let label = u.label.as_deref().unwrap_or("label");
+                        let end_user = u.end_user_label.as_ref().and_then(|e| e.as_deref());
+                        check_label(&u.id, label, end_user)
+                            .map(|()| u)
+                            .map_err(|e| e.message().to_owned())
+                    })
+                    .map(|u| p.update_status = Some(u)),
                 ("set_default", PatchKind::Configure) => typed(v).map(|s| p.set_default = Some(s)),
                 ("delete_status", PatchKind::Configure) => {
                     typed(v).map(|d| p.delete_status = Some(d))
@@ -371,7 +447,7 @@ impl ConfigPatch {
                 _ => Err("unknown key".to_owned()),
             };
             if let Err(why) = result {
-                problems.push(format!("{key}: {why}"));
+                problems.push(format!("{}: {why}", crate::error::clip(key)));
             }
         }
         Ok((p, problems))
@@ -455,22 +531,47 @@ fn typed<T: DeserializeOwned>(v: &Value) -> Result<T, String> {
     T::deserialize(v).map_err(|e| e.to_string())
 }
 
-/// A `statuses` list names each id once: a second entry is no update of the first.
-fn unique_ids(list: Vec<StatusDecl>) -> Result<Vec<StatusDecl>, String> {
+/// A `statuses` list, each entry parsed and checked on its own so that every bad entry is
+/// reported; it names each id once (a second entry is no update of the first).
+fn parse_statuses(v: &Value) -> Result<Vec<StatusDecl>, Vec<String>> {
+    let Some(items) = v.as_array() else {
+        return Err(vec![typed::<Vec<StatusDecl>>(v).err().unwrap_or_default()]);
+    };
+    let mut problems = Vec::new();
+    let mut list = Vec::with_capacity(items.len());
     let mut seen = BTreeSet::new();
-    for s in &list {
-        if !seen.insert(s.id.as_str()) {
-            return Err(format!("status `{}` is listed more than once", s.id));
+    for (i, item) in items.iter().enumerate() {
+        match typed::<StatusDecl>(item) {
+            Err(why) => problems.push(format!("entry {}: {why}", i + 1)),
+            Ok(decl) => {
+                let found = decl.problems();
+                if !seen.insert(decl.id.clone()) {
+                    problems.push(format!("status `{}` is listed more than once", decl.id));
+                } else if found.is_empty() {
+                    list.push(decl);
+                }
+                problems.extend(found);
+            }
         }
     }
-    Ok(list)
+    if problems.is_empty() {
+        Ok(list)
+    } else {
+        Err(problems)
+    }
 }
 
 fn ranged(v: &Value, lo: u32, hi: u32) -> Result<u32, String> {
     v.as_u64()
         .and_then(|n| u32::try_from(n).ok())
         .filter(|n| (lo..=hi).contains(n))
-        .ok_or_else(|| format!("must be an integer from {lo} to {hi}, not {v}"))
+        .ok_or_else(|| {
+            let v = v.to_string();
+            format!(
+                "must be an integer from {lo} to {hi}, not {}",
+                crate::error::clip(&v)
+            )
+        })
 }
 
 fn parse_groups(v: &Value) -> Result<Groups, String> {
@@ -514,6 +615,55 @@ mod tests {
                 err.message()
             );
         }
+    }
+
+    /// A bad time zone does not hide bad statuses, one bad entry does not hide the others,
+    /// and each comes as its own problem; the message is them all, and names each key once.
+    #[test]
+    fn every_problem_is_listed_one_by_one() {
+        let err = Config::from_json(
+            r#"{"timezone": "Nowhere/Land", "statuses": [
+                {"id": "BAD ID!", "category": "open", "label": ""},
+                {"id": "b", "category": "open"},
+                {"id": "ok", "category": "opn", "label": "Ok"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidConfig);
+        let problems = err.problems();
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert_eq!(err.message(), problems.join("; "));
+        assert!(
+            problems.contains(&"timezone: `Nowhere/Land` is not an IANA time zone name".to_owned())
+        );
+        assert!(
+            !err.message().contains("timezone: timezone"),
+            "{}",
+            err.message()
+        );
+        for want in [
+            "BAD ID!` must match",
+            "label must be 1 to 48",
+            "entry 2: missing field `label`",
+            "entry 3: unknown variant `opn`",
+        ] {
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.starts_with("statuses: ") && p.contains(want)),
+                "{want} missing from {problems:?}"
+            );
+        }
+        // A configure command too: its static status checks come with the other keys'.
+        let value: Value = serde_json::from_str(
+            r#"{"timezone": "Nowhere/Land", "add_status": {"id": "BAD ID!", "category": "open", "label": "x"},
+                "update_status": {"id": "open", "label": ""}}"#,
+        )
+        .unwrap();
+        let err = ConfigPatch::parse(&value, PatchKind::Configure).unwrap_err();
+        assert_eq!(err.problems().len(), 3, "{:?}", err.problems());
+        // One problem: the message alone.
+        let err = Config::from_json(r#"{"colour": 1}"#).unwrap_err();
+        assert_eq!(err.problems(), ["colour: unknown key"]);
     }
 
     #[test]

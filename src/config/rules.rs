@@ -168,11 +168,7 @@ impl Rules {
 
 /// A prefix of user text for a message: at most 64 characters.
 fn short(s: &str) -> String {
-    let mut out: String = s.chars().take(64).collect();
-    if out.len() < s.len() {
-        out.push('…');
-    }
-    out
+    crate::error::clip(s).into_owned()
 }
 
 fn parse_rule(decl: &Value, catalog: &Catalog) -> Result<Rule, Vec<String>> {

@@ -52,12 +52,13 @@ impl Desk {
     /// Whether a replayed event fits the desk as it is: the next `seq`, not earlier than
     /// the desk's time, about a case that exists (or, for a creation, never did).
     fn check_replayed(&self, event: &Event) -> Result<(), Error> {
-        if event.seq != self.seq + 1 {
+        if self.seq.checked_add(1) != Some(event.seq) {
             return Err(Error::input(format!(
                 "event seq {} follows seq {}: events are missing or repeated",
                 event.seq, self.seq
             )));
         }
+        super::step::check_step_instant(event.at)?;
         self.check_time(event.at)?;
         let unknown = |id| Error::input(format!("event {} names unknown case {id}", event.seq));
         match (&event.kind, event.case) {
@@ -65,10 +66,12 @@ impl Desk {
             (EventKind::RulesReplaced { rules }, _) => {
                 crate::config::Rules::parse(&rules.clone().into(), &self.config.catalog)
                     .map(|_| ())
-                    .map_err(|found| Error::config(found.join("; ")))
+                    .map_err(Error::config_problems)
             }
             (_, None) => Err(Error::input(format!("event {} names no case", event.seq))),
             (EventKind::Created { view } | EventKind::Imported { view }, Some(id)) => {
+                crate::lifecycle::check_view_shape(view)
+                    .map_err(|e| Error::input(format!("event {}: {}", event.seq, e.message())))?;
                 if view.id != id || self.cases.contains_key(&id) || self.purged.contains(&id) {
                     return Err(Error::input(format!(
                         "event {} creates case {id}, which exists or existed",

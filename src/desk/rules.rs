@@ -80,6 +80,12 @@ impl RuleState {
         };
         let mut state = RuleState::default();
         for (name, case, n) in firings {
+            if n > MAX_AUTOMATION_FIRINGS {
+                return Err(format!(
+                    "rule state: automation `{}` fired {n} times on case {case}, more than its limit {MAX_AUTOMATION_FIRINGS}",
+                    name
+                ));
+            }
             state.firings.insert((place(&name)?, case), n);
         }
         for name in disabled {
@@ -129,7 +135,7 @@ impl Stats {
         if self.0.len() <= rule {
             self.0.resize(rule + 1, [0; 3]);
         }
-        self.0[rule][which] += 1;
+        self.0[rule][which] = self.0[rule][which].saturating_add(1);
     }
 }
 
@@ -195,8 +201,7 @@ impl Desk {
     /// `invalid_config` naming every problem of the declarations (nothing changes but the
     /// advance to `at`); `stale_time`.
     pub fn replace_rules(&mut self, at: Instant, rules: &Value) -> Result<Vec<Event>, Rejection> {
-        let parsed = Rules::parse(rules, &self.config.catalog)
-            .map_err(|found| Error::config(found.join("; ")));
+        let parsed = Rules::parse(rules, &self.config.catalog).map_err(Error::config_problems);
         let mut events = self.advance_to(at).map_err(|error| Rejection {
             error,
             events: Vec::new(),
@@ -551,7 +556,9 @@ impl Desk {
                 Some(case),
             ) => {
                 if let Some(i) = place(rule) {
-                    *self.rule_state.firings.entry((i, case)).or_insert(0) += 1;
+                    let n = self.rule_state.firings.entry((i, case)).or_insert(0);
+                    // At most MAX_AUTOMATION_FIRINGS: the cap stops firings, a restore refuses more.
+                    *n = n.saturating_add(1);
                 }
             }
             (EventKind::RuleDisabled { rule, .. }, _) => {
@@ -579,7 +586,8 @@ impl Desk {
             .config
             .rules
             .has(RuleKind::Automation)
-            .then(|| rules::sweep_after(at, self.config.automation_interval_minutes));
+            .then_some(())
+            .and_then(|()| rules::sweep_after(at, self.config.automation_interval_minutes));
     }
 }
 

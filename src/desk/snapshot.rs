@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::rules::RuleState;
 use super::store::CaseStore;
-use crate::case::{Case, CaseId, CaseType, Channel, Name, Priority, Tags};
+use crate::case::{Case, CaseId, CaseType, Channel, MAX_COUNTER, Name, Priority, Tags};
 use crate::command::{Command, Derived};
 use crate::config::{Config, NewStatusPolicy, Rules};
 use crate::desk::Desk;
@@ -379,16 +379,35 @@ impl Desk {
         let meta = lines.next().unwrap_or_default();
         let body: Meta = serde_json::from_str(meta).map_err(|e| bad(format!("body: {e}")))?;
 
+        super::step::check_step_instant(body.now)
+            .map_err(|e| bad(format!("now: {}", e.message())))?;
+        if body.seq > MAX_COUNTER {
+            return Err(bad(format!(
+                "seq {} is above {MAX_COUNTER} (2^53 - 1), the largest a desk takes in",
+                body.seq
+            )));
+        }
         let mut config = Config::from_value(&json!({
             "timezone": body.timezone,
             "auto_close_after_days": body.auto_close_after_days,
             "new_status": body.new_status,
             "automation_interval_minutes": body.automation_interval_minutes,
         }))?;
+        if let Some(groups) = &body.groups {
+            for (group, members) in groups {
+                crate::case::check_name("group", group)
+                    .and_then(|()| {
+                        members
+                            .iter()
+                            .try_for_each(|m| crate::case::check_name("agent", m))
+                    })
+                    .map_err(|e| Error::config(format!("groups: {}", e.message())))?;
+            }
+        }
         config.groups = body.groups;
         config.catalog = Catalog::from_statuses(body.statuses)?;
-        config.rules = Rules::parse(&body.rules.into(), &config.catalog)
-            .map_err(|found| Error::config(found.join("; ")))?;
+        config.rules =
+            Rules::parse(&body.rules.into(), &config.catalog).map_err(Error::config_problems)?;
         let rule_state =
             RuleState::from_named(&config.rules, body.firings, &body.disabled).map_err(&bad)?;
         let mode = if body.routed {
@@ -396,6 +415,12 @@ impl Desk {
         } else {
             Cascade::Local
         };
+        let remote = !body.remote_links.is_empty() || !body.follow_ons.is_empty();
+        if remote && !body.routed {
+            return Err(bad(
+                "remote links and follow-ons belong to routed desks; this desk is local".into(),
+            ));
+        }
         let mut desk = Desk::new(config, body.now).with_cascade(mode);
         desk.seq = body.seq;
         desk.last_id = body.last_id;
@@ -467,8 +492,31 @@ impl Desk {
                 lifecycle::check_view_link(&desk, case)?;
             }
         }
+        // A remote link is checked as `link_remote_incident` checks it, but for the
+        // problem's state: a problem resolved since it was linked keeps its records.
         for (problem, incident) in body.remote_links {
+            if desk.cases.contains_key(&incident) || desk.purged.contains(&incident) {
+                return Err(bad(format!(
+                    "remote link of case {incident} to {problem}: case {incident} is on this desk"
+                )));
+            }
+            let is_problem = desk
+                .cases
+                .get(&problem)
+                .is_some_and(|p| p.case_type == Some(CaseType::Problem));
+            if !is_problem {
+                return Err(bad(format!(
+                    "remote link of case {incident} to {problem}: case {problem} is not a problem of this desk"
+                )));
+            }
             desk.index.link(problem, incident);
+        }
+        for &(at, case, problem) in &body.follow_ons {
+            if at > body.now || case == 0 || problem == 0 || case == problem {
+                return Err(bad(format!(
+                    "follow-on of case {case} for problem {problem} at {at} does not fit the desk"
+                )));
+            }
         }
         desk.follow_ons = body
             .follow_ons

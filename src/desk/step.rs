@@ -47,13 +47,27 @@ pub(crate) struct Touch {
 /// by a cascade) is dropped, so that clearing it stays cheap.
 const TOUCHED_KEPT: usize = 64;
 
+/// A step may happen at `at` only when every deadline it can arm (an auto-close at most
+/// 28 days later; due instants are bounded by their dates) is representable.
+pub(crate) fn check_step_instant(at: Instant) -> Result<(), Error> {
+    let latest = Instant::latest_step();
+    if at > latest {
+        return Err(Error::input(format!(
+            "{at} is after {latest}, the latest instant a desk takes: a deadline armed then (an auto-close up to 28 days later) could not be represented"
+        )));
+    }
+    Ok(())
+}
+
 impl Desk {
     /// Runs everything due at or before `at`, in time order, and moves the desk's time to
     /// `at`.
     ///
     /// # Errors
-    /// `stale_time` when `at` is earlier than the desk's time.
+    /// `invalid_input` when `at` is after [`Instant::latest_step`]; `stale_time` when it
+    /// is earlier than the desk's time.
     pub fn advance_to(&mut self, at: Instant) -> Result<Vec<Event>, Error> {
+        check_step_instant(at)?;
         self.check_time(at)?;
         let mut events = Vec::new();
         self.run_due(at, &mut events);
@@ -66,12 +80,15 @@ impl Desk {
     ///
     /// # Errors
     /// A [`Rejection`] with the code of the first failed check, in the order of DOMAIN.md
-    /// section 6: `invalid_input` (`resolve_by_problem` on a [`Cascade::Local`] desk
+    /// section 6: `invalid_input` (an instant after [`Instant::latest_step`], whose
+    /// deadlines could not be represented; `resolve_by_problem` on a [`Cascade::Local`] desk
     /// included), `stale_time`, `case_not_found`, `case_closed`,
     /// `version_conflict`, then the lifecycle's rules. A rejected command changes nothing
     /// but the advance to `at`, whose events the rejection carries.
     pub fn execute(&mut self, at: Instant, command: &Command) -> Result<Vec<Event>, Rejection> {
         let reject = |error, events| Rejection { error, events };
+        // An instant whose deadlines could not be represented changes nothing.
+        check_step_instant(at).map_err(|error| reject(error, Vec::new()))?;
         let input = match check_input(command, self.cascade_mode) {
             Ok(input) => input,
             Err(error) => {
@@ -146,7 +163,7 @@ impl Desk {
                 (_, Some(at)) => {
                     self.now = self.now.max(at);
                     let interval = self.config.automation_interval_minutes;
-                    self.next_sweep = Some(crate::rules::sweep_after(at, interval));
+                    self.next_sweep = crate::rules::sweep_after(at, interval);
                     self.sweep(at, events);
                 }
                 (_, None) => return,
@@ -224,7 +241,9 @@ impl Desk {
         let case = self.cases.get(&id);
         let keep = self.config.rules.need_baseline();
         let touch = Touch {
-            version: case.map_or(0, |c| c.version) + 1,
+            // Versions enter at most MAX_COUNTER (2^53 - 1), leaving 2^63 steps of headroom:
+            // the saturation is never reached (DESIGN.md, "Counters").
+            version: case.map_or(0, |c| c.version).saturating_add(1),
             before: case.filter(|_| keep).map(|c| Box::new(c.clone())),
             created: false,
         };
@@ -293,7 +312,8 @@ impl Desk {
         kind: EventKind,
         out: &mut Vec<Event>,
     ) {
-        self.seq += 1;
+        // `seq` enters at most MAX_COUNTER: as for versions, saturation is never reached.
+        self.seq = self.seq.saturating_add(1);
         let event = Event {
             kind,
             case,

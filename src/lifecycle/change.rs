@@ -11,8 +11,8 @@ use crate::time::Date;
 
 use super::{
     Change, Decision, Input, Named, Source, State, check_directory, check_link_target,
-    check_transition, default_status, due_date_requires_task, not_an_incident, open_case,
-    status_changed,
+    check_reopen, check_transition, default_status, due_date_requires_task, not_an_incident,
+    open_case, status_changed,
 };
 
 /// The fields a change names (`None`: left alone; `Some(None)`: cleared), with its tags
@@ -222,6 +222,7 @@ pub(crate) fn edit(
     }
     let mut decision = Decision::default();
     if let Some((status, cause)) = target.filter(|(s, _)| s.id != case.status) {
+        check_reopen(case, status.category)?;
         kinds.push(status_changed(case, status, cause, source));
         let resolves = status.category == Category::Resolved && case.category != Category::Resolved;
         if resolves && new_type == Some(CaseType::Problem) {
@@ -253,6 +254,7 @@ pub(super) fn reply(state: &impl State, id: CaseId) -> Result<Vec<Change>, Error
                 Category::Open
             },
         );
+        check_reopen(case, to.category)?;
         kinds.push(status_changed(
             case,
             to,

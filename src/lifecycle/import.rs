@@ -1,7 +1,9 @@
 //! The consistency of an imported view (SCENARIOS.md, `import`), which a snapshot's case
 //! lines pass too.
 
-use crate::case::{Case, CaseType, check_name, check_subject, check_tag_count, is_tag};
+use crate::case::{
+    Case, CaseType, MAX_COUNTER, MAX_REOPENS, check_name, check_subject, check_tag_count, is_tag,
+};
 use crate::command::{Derived, Import};
 use crate::config::{Config, NewStatusPolicy};
 use crate::error::Error;
@@ -40,6 +42,18 @@ pub(crate) fn check_view_shape(case: &Case) -> Result<(), Error> {
     }
     if case.version == 0 {
         return Err(bad("version", "versions start at 1".to_owned()));
+    }
+    if case.version > MAX_COUNTER {
+        return Err(bad(
+            "version",
+            format!("must be at most {MAX_COUNTER} (2^53 - 1), so that later steps can count"),
+        ));
+    }
+    if case.reopens > MAX_REOPENS {
+        return Err(bad(
+            "reopens",
+            format!("must be at most {MAX_REOPENS}, so that the next reopen can count"),
+        ));
     }
     check_name("submitter", &case.submitter)
         .map_err(|e| bad("submitter", e.message().to_owned()))?;

@@ -251,6 +251,22 @@ fn default_status(state: &impl State, category: Category) -> &Status {
     state.config().catalog.default_status(category)
 }
 
+/// A move of `case` into `to` that leaves `resolved` reopens it: refused when `reopens`
+/// could not count it (`limit_exceeded`).
+pub(crate) fn check_reopen(case: &Case, to: Category) -> Result<(), Error> {
+    if case.category == Category::Resolved && to != Category::Resolved && case.reopens == u32::MAX {
+        return Err(Error::new(
+            ErrorCode::LimitExceeded,
+            format!(
+                "case {} was reopened {} times, the most a case can count",
+                case.id,
+                u32::MAX
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The id of a new case: the one requested, unless taken, or the largest so far + 1.
 fn new_id(state: &impl State, requested: Option<CaseId>) -> Result<CaseId, Error> {
     match requested {

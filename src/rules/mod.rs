@@ -18,11 +18,13 @@ use crate::time::Instant;
 pub const MAX_AUTOMATION_FIRINGS: u32 = 100;
 
 /// The first sweep instant strictly after `t`: a multiple of the interval since the epoch
-/// (DOMAIN.md section 7).
-pub(crate) fn sweep_after(t: Instant, interval_minutes: u32) -> Instant {
+/// (DOMAIN.md section 7). `None` when that instant cannot be represented: no sweep is
+/// moved earlier to fit (it was `t` itself, which made the sweep loop run forever at the
+/// end of time).
+pub(crate) fn sweep_after(t: Instant, interval_minutes: u32) -> Option<Instant> {
     let step = i64::from(interval_minutes.max(1)) * 60;
     let next = (t.unix_seconds().div_euclid(step) + 1) * step;
-    Instant::from_unix_seconds(next).unwrap_or(t)
+    Instant::from_unix_seconds(next)
 }
 
 /// What a guard sees besides the case: the evaluation instant and, for a trigger, the
