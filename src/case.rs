@@ -105,7 +105,7 @@ impl Default for Channel {
     }
 }
 
-/// A support case, as its JSON view (SCENARIOS.md) shows it.
+/// A support case, as its JSON view (docs/cases.md) shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
@@ -235,7 +235,7 @@ impl Case {
         self.tags.iter().map(String::as_str)
     }
 
-    /// The case's JSON view (SCENARIOS.md).
+    /// The case's JSON view (docs/cases.md, The case).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
@@ -284,7 +284,7 @@ impl Case {
     }
 
     /// Derives `due_at` from `due_date` in `zone`; a closed case keeps the one it closed
-    /// with (DOMAIN.md 5). The one place this rule lives.
+    /// with (docs/lifecycle.md, Task due dates). The one place this rule lives.
     pub(crate) fn refresh_due_at(&mut self, zone: chrono_tz::Tz) {
         if !self.closed {
             self.due_at = self.due_date.map(|d| d.noon_in(zone));

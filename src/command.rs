@@ -1,4 +1,4 @@
-//! Commands: what a host asks a desk to do (SCENARIOS.md, `do`).
+//! Commands: what a host asks a desk to do (docs/lifecycle.md, Commands).
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -83,7 +83,7 @@ pub enum Command {
 /// Fields of a `create` command.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)] // Each field is the case field of the same name (DOMAIN.md section 1).
+#[allow(missing_docs)] // Each field is the case field of the same name (docs/cases.md).
 pub struct Create {
     #[serde(default)]
     pub id: Option<CaseId>,
@@ -115,7 +115,7 @@ pub struct Create {
 /// Fields of an `update` command. `None` leaves a field alone; `Some(None)` clears it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(missing_docs)] // Each field is the case field of the same name (DOMAIN.md section 1).
+#[allow(missing_docs)] // Each field is the case field of the same name (docs/cases.md).
 pub struct Update {
     pub case: CaseId,
     /// Refuse with `version_conflict` unless the case is at this version.
@@ -204,9 +204,9 @@ impl Command {
     }
 }
 
-/// A case view to import: every field of DOMAIN.md section 1. `category`, `due_at` and
-/// `deleted` may be left out (they are derived; when given they must agree, and `deleted`
-/// must be false); `overdue` defaults to false.
+/// A case view to import: every field of the case view (docs/cases.md). `category`,
+/// `due_at` and `deleted` may be left out (they are derived; when given they must agree,
+/// and `deleted` must be false); `overdue` defaults to false.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Import {
     pub(crate) case: Box<Case>,

@@ -4,8 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The stable codes of SCENARIOS.md. A host maps them to its protocol; the suggested HTTP
-/// status is in each variant's doc.
+/// The stable codes of docs/events-and-errors.md. A host maps them to its protocol; the
+/// suggested HTTP status is in each variant's doc.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -72,7 +72,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The code as SCENARIOS.md spells it, e.g. `"case_closed"`.
+    /// The code as docs/events-and-errors.md spells it, e.g. `"case_closed"`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::InvalidInput => "invalid_input",

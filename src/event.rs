@@ -1,4 +1,4 @@
-//! Events: what a step changed, in the JSON shape of SCENARIOS.md.
+//! Events: what a step changed, in the JSON shape of docs/events-and-errors.md.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -103,7 +103,7 @@ impl ConfigChanges {
 }
 
 /// What an event says happened. JSON tags it as `type`.
-#[allow(missing_docs)] // The fields are those of SCENARIOS.md's event table.
+#[allow(missing_docs)] // The fields are those of docs/events-and-errors.md's event table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {

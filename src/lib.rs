@@ -32,7 +32,9 @@
 //! assert_eq!(err.error.code(), ErrorCode::CaseClosed);
 //! ```
 //!
-//! ARCHITECTURE.md maps the code; DESIGN.md records the decisions the contract left open.
+//! The contract caseflow implements is documented in the repository's `docs/` folder
+//! (docs/README.md lists its pages). ARCHITECTURE.md maps the code; DESIGN.md records the
+//! decisions the contract left open.
 
 #[doc = include_str!("../DESIGN.md")]
 pub mod design {}

@@ -1,4 +1,4 @@
-//! The scenario runner (SCENARIOS.md, "Scenario file"): drives a desk through commands and
+//! The scenario runner (docs/scenarios.md): drives a desk through commands and
 //! time and checks what comes out.
 
 use std::fmt;

@@ -39,7 +39,7 @@ impl fmt::Debug for Instant {
     }
 }
 
-/// The longest auto-close period, in days (DOMAIN.md section 8: 1 to 28).
+/// The longest auto-close period, in days (docs/cases.md, account configuration: 1 to 28).
 const LONGEST_PERIOD_DAYS: i64 = 28;
 
 /// The earliest instant the engine accepts: 0000-01-01T00:00:00Z.

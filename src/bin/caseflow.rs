@@ -15,7 +15,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run scenario files (SCENARIOS.md): files, or directories of *.json files.
+    /// Run scenario files (docs/scenarios.md): files, or directories of *.json files.
     Scenario {
         /// Scenario files or directories.
         #[arg(required = true)]

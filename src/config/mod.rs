@@ -1,5 +1,6 @@
-//! Account configuration (DOMAIN.md section 8): parsed from TOML or JSON, validated with
-//! every problem reported at once, and changed at run time by `configure` patches.
+//! Account configuration (docs/cases.md, Account configuration): parsed from TOML or JSON,
+//! validated with every problem reported at once, and changed at run time by `configure`
+//! patches.
 
 mod rules;
 
@@ -17,7 +18,7 @@ use crate::error::Error;
 use crate::event::{ConfigChanges, Groups};
 use crate::status::{Catalog, Category, Status, StatusId, check_label};
 
-/// How the `new` category relates to assignment (DOMAIN.md 3.1).
+/// How the `new` category relates to assignment (docs/lifecycle.md, New and assignment).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NewStatusPolicy {

@@ -1,4 +1,4 @@
-//! The account's automation rules as declared (SCRIPTING.md, "Declaring rules"): names,
+//! The account's automation rules as declared (docs/rules.md, Declaring rules): names,
 //! kinds, guards (`when`) and declarative actions (`then`), parsed and checked when the
 //! configuration loads, every problem reported at once. Evaluating them is the rule
 //! engine's job (`crate::rules`).
@@ -15,7 +15,7 @@ use crate::time::Date;
 /// Longest rule name, in Unicode scalar values.
 pub const MAX_RULE_NAME_CHARS: usize = 64;
 
-/// When a rule runs (DOMAIN.md section 7).
+/// When a rule runs (docs/rules.md, Triggers and Automations).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleKind {
@@ -262,7 +262,7 @@ fn parse_rule(decl: &Value, catalog: &Catalog) -> Result<Rule, Vec<String>> {
 
 /// A field of the case view, as `changed` guards and `{field}` placeholders name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(missing_docs)] // The fields of DOMAIN.md section 1.
+#[allow(missing_docs)] // The fields of the case view (docs/cases.md).
 pub enum Field {
     Id,
     Type,

@@ -29,7 +29,7 @@ pub(crate) struct Indexes {
     /// desk the remote ones the host recorded.
     pub(crate) incidents: BTreeMap<CaseId, BTreeSet<CaseId>>,
     /// Cases with a due date that are not closed, trashed ones included: their `due_at`
-    /// follows the time zone (DOMAIN.md 5).
+    /// follows the time zone (docs/lifecycle.md, Task due dates).
     pub(crate) dated: BTreeSet<CaseId>,
     /// The cases in the trash.
     pub(crate) trashed: BTreeSet<CaseId>,

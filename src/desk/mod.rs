@@ -49,7 +49,7 @@ pub struct Query {
 }
 
 /// A rejected command: why, and the events of the advance to the command's instant,
-/// which happened anyway (DOMAIN.md section 6).
+/// which happened anyway (docs/lifecycle.md, Time and steps).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{error}")]
 pub struct Rejection {
@@ -97,8 +97,8 @@ pub struct Desk {
     /// Follow-on commands not yet taken by the host.
     pub(crate) follow_ons: Vec<FollowOn>,
     /// Each case the step under way touched: its version in the step (one per step,
-    /// DOMAIN.md section 6) and what it was at the start of the step. Empty between
-    /// steps; kept to reuse its memory.
+    /// docs/lifecycle.md, Time and steps) and what it was at the start of the step. Empty
+    /// between steps; kept to reuse its memory.
     pub(crate) touched: IdMap<CaseId, step::Touch>,
     /// The next sweep of automations; none when no automation is enabled.
     pub(crate) next_sweep: Option<Instant>,
@@ -148,7 +148,8 @@ impl Desk {
     /// # Errors
     /// `invalid_input` on a [`Cascade::Local`] desk (it holds all its incidents) and when
     /// `incident` is a case of this desk (link it with an update); otherwise the link
-    /// checks of DOMAIN.md section 4: `case_not_found`, `not_a_problem`, `problem_resolved`.
+    /// checks of docs/lifecycle.md (Incidents and problems): `case_not_found`,
+    /// `not_a_problem`, `problem_resolved`.
     pub fn link_remote_incident(&mut self, problem: CaseId, incident: CaseId) -> Result<(), Error> {
         if self.cascade_mode == Cascade::Local {
             return Err(Error::input(

@@ -1,4 +1,4 @@
-//! Running rules on a desk (DOMAIN.md section 7): trigger passes inside steps, sweeps of
+//! Running rules on a desk (docs/rules.md): trigger passes inside steps, sweeps of
 //! automations, the rules' state, replacing the rules, and explaining, dry-running and
 //! counting them. Whether a guard holds and what actions would do is decided by
 //! `crate::rules`; this file orders and commits it.

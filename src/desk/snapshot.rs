@@ -59,10 +59,10 @@ struct Meta {
     cases: usize,
 }
 
-/// One case, field by field in the order of DOMAIN.md section 1 (`category` is derived):
-/// `S` is `String` when reading and `&str` when writing, so writing copies nothing; the
-/// status (`St`) is read borrowed and becomes the catalog's own id, so it costs no
-/// allocation.
+/// One case, field by field in the order of the case view (docs/cases.md; `category` is
+/// derived): `S` is `String` when reading and `&str` when writing, so writing copies
+/// nothing; the status (`St`) is read borrowed and becomes the catalog's own id, so it
+/// costs no allocation.
 #[derive(Serialize, Deserialize)]
 struct Row<S, T, St>(
     CaseId,

@@ -1,5 +1,5 @@
-//! Steps (DOMAIN.md section 6): a command, a deadline or (later) an automation's update of
-//! one case, with everything it causes.
+//! Steps (docs/lifecycle.md, Time and steps): a command, a deadline or (later) an
+//! automation's update of one case, with everything it causes.
 //!
 //! A step starts from a decision of the lifecycle (`crate::lifecycle::decide`, or a
 //! deadline's `fire`) or a rule's firing, commits its changes in order, then works
@@ -27,7 +27,8 @@ use super::{Desk, Rejection};
 pub(crate) enum Work {
     /// The trigger pass of a case the step created or changed.
     Triggers(CaseId),
-    /// The cascade of a problem that entered `resolved` (DOMAIN.md section 4).
+    /// The cascade of a problem that entered `resolved` (docs/lifecycle.md, Incidents and
+    /// problems).
     Cascade(CaseId),
 }
 
@@ -79,10 +80,11 @@ impl Desk {
     /// the command as one step, then any deadline the step armed in the past.
     ///
     /// # Errors
-    /// A [`Rejection`] with the code of the first failed check, in the order of DOMAIN.md
-    /// section 6: `invalid_input` (an instant after [`Instant::latest_step`], whose
-    /// deadlines could not be represented; `resolve_by_problem` on a [`Cascade::Local`] desk
-    /// included), `stale_time`, `case_not_found`, `case_closed`,
+    /// A [`Rejection`] with the code of the first failed check, in the order of
+    /// docs/lifecycle.md (Check order): `invalid_input` (an instant after
+    /// [`Instant::latest_step`], whose deadlines could not be represented;
+    /// `resolve_by_problem` on a [`Cascade::Local`] desk included), `stale_time`,
+    /// `case_not_found`, `case_closed`,
     /// `version_conflict`, then the lifecycle's rules. A rejected command changes nothing
     /// but the advance to `at`, whose events the rejection carries.
     pub fn execute(&mut self, at: Instant, command: &Command) -> Result<Vec<Event>, Rejection> {
@@ -107,8 +109,9 @@ impl Desk {
         }
     }
 
-    /// Executes a command given as JSON (SCENARIOS.md, `do`). A command that does not parse
-    /// is rejected as [`Desk::execute`] rejects `invalid_input`: after the advance to `at`.
+    /// Executes a command given as JSON (docs/lifecycle.md, Commands). A command that does
+    /// not parse is rejected as [`Desk::execute`] rejects `invalid_input`: after the
+    /// advance to `at`.
     ///
     /// # Errors
     /// As [`Desk::execute`].
@@ -252,13 +255,13 @@ impl Desk {
         version
     }
 
-    /// The cascade of `problem`, resolved earlier in this step (DOMAIN.md section 4), if
-    /// it is still resolved: on a [`Cascade::Local`] desk each linked incident, by
-    /// ascending id, is decided by `resolve_by_problem`, committed at once (deciding them
-    /// all first would read every incident's row in one pass and write it in another, and
-    /// 200,000 incidents do not stay in the cache between the two) and followed by its
-    /// triggers; on a [`Cascade::Routed`] desk, one follow-on command per incident for the
-    /// host.
+    /// The cascade of `problem`, resolved earlier in this step (docs/lifecycle.md,
+    /// Incidents and problems), if it is still resolved: on a [`Cascade::Local`] desk each
+    /// linked incident, by ascending id, is decided by `resolve_by_problem`, committed at
+    /// once (deciding them all first would read every incident's row in one pass and write
+    /// it in another, and 200,000 incidents do not stay in the cache between the two) and
+    /// followed by its triggers; on a [`Cascade::Routed`] desk, one follow-on command per
+    /// incident for the host.
     fn cascade(
         &mut self,
         at: Instant,

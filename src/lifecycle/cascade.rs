@@ -1,4 +1,5 @@
-//! What resolving a problem does to its incidents (DOMAIN.md section 4).
+//! What resolving a problem does to its incidents (docs/lifecycle.md, Incidents and
+//! problems).
 
 use crate::case::{Case, CaseId};
 use crate::command::Command;
@@ -9,11 +10,12 @@ use crate::time::Instant;
 
 use super::{Change, Source, State, default_status, live_case, status_changed};
 
-/// How a desk carries out the cascade of a resolved problem (DOMAIN.md section 4).
+/// How a desk carries out the cascade of a resolved problem (docs/lifecycle.md, Local and
+/// routed cascades).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Cascade {
     /// The desk holds the problem's incidents and resolves them in the problem's own step:
-    /// one atomic step, events in the order DOMAIN.md gives.
+    /// one atomic step, events in the order docs/lifecycle.md gives.
     #[default]
     Local,
     /// Cases are sharded across desks: resolving a problem emits one

@@ -1,4 +1,4 @@
-//! A change of a case's fields, whoever makes it (DOMAIN.md sections 3 and 4), and the
+//! A change of a case's fields, whoever makes it (docs/lifecycle.md), and the
 //! requester's reply.
 
 use crate::case::{Case, CaseId, CaseType, Priority, Tags, check_tag_count};
@@ -51,7 +51,7 @@ impl<'a> Edit<'a> {
 }
 
 /// The events of `edit` on `case` (live and not closed), made by `source`. Every check
-/// applies to the case as it would be after the whole edit (DOMAIN.md 3.1).
+/// applies to the case as it would be after the whole edit (docs/lifecycle.md, Commands).
 pub(crate) fn edit(
     state: &impl State,
     case: &Case,
@@ -142,10 +142,10 @@ pub(crate) fn edit(
         None => None,
     };
     let to_category = target.map_or(case.category, |(s, _)| s.category);
-    // Only a real move is judged: naming the current status is no change (DOMAIN.md 3.1),
-    // and a policy change never rewrites cases, so a case left from an earlier policy may
-    // be named as it is. A move of the assignee judges the resulting pair, kept status
-    // included.
+    // Only a real move is judged: naming the current status is no change
+    // (docs/lifecycle.md, Commands), and a policy change never rewrites cases, so a case
+    // left from an earlier policy may be named as it is. A move of the assignee judges the
+    // resulting pair, kept status included.
     let status_moves = target.is_some_and(|(s, _)| s.id != case.status);
     if status_moves || assignee_changed {
         check_transition(

@@ -1,4 +1,5 @@
-//! A configuration change (DOMAIN.md section 8) and the cases a status deletion moves.
+//! A configuration change (docs/cases.md, Changing the configuration of a running desk) and
+//! the cases a status deletion moves.
 
 use crate::config::ConfigPatch;
 use crate::error::{Error, ErrorCode};

@@ -1,4 +1,5 @@
-//! New cases: `create` and `follow_up` (DOMAIN.md sections 1, 3.1 and 3.4).
+//! New cases: `create` and `follow_up` (docs/lifecycle.md: The status at creation,
+//! Follow-ups).
 
 use crate::case::{Case, CaseId, CaseType, Name};
 use crate::command::Create;

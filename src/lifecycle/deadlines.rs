@@ -1,5 +1,6 @@
-//! The deadline policy (DOMAIN.md sections 3.4, 5 and 6): which deadlines a case waits
-//! for, and what each does when it fires. The desk's deadline table holds the instants.
+//! The deadline policy (docs/lifecycle.md: Closing, Task due dates, Time and steps): which
+//! deadlines a case waits for, and what each does when it fires. The desk's deadline table
+//! holds the instants.
 
 use crate::case::Case;
 use crate::config::Config;

@@ -1,4 +1,4 @@
-//! The consistency of an imported view (SCENARIOS.md, `import`), which a snapshot's case
+//! The consistency of an imported view (docs/lifecycle.md, Import), which a snapshot's case
 //! lines pass too.
 
 use crate::case::{
@@ -33,8 +33,8 @@ fn bad(field: &str, why: String) -> Error {
     Error::input(format!("view: {field}: {why}"))
 }
 
-/// The checks of an imported view that need neither the desk nor the instant: ids,
-/// version, names, subject, tags. They are input checks (DOMAIN.md section 6: before
+/// The checks of an imported view that need neither the desk nor the instant: ids, version,
+/// names, subject, tags. They are input checks (docs/lifecycle.md, Check order: before
 /// `stale_time`); `check_view` does the rest.
 pub(crate) fn check_view_shape(case: &Case) -> Result<(), Error> {
     if case.id == 0 {
@@ -76,9 +76,9 @@ pub(crate) fn check_view_shape(case: &Case) -> Result<(), Error> {
     check_tag_count(case.tags.len()).map_err(|e| bad("tags", e.message().to_owned()))
 }
 
-/// An imported view that passed `check_view_shape`, checked for consistency with DOMAIN.md
-/// and the configuration, and completed with its derived fields; every violation is
-/// `invalid_input` naming the field.
+/// An imported view that passed `check_view_shape`, checked for consistency with
+/// docs/lifecycle.md and the configuration, and completed with its derived fields; every
+/// violation is `invalid_input` naming the field.
 pub(crate) fn check_view(
     config: &Config,
     case: &mut Case,

@@ -1,6 +1,6 @@
 //! The checks that need no state: shapes, lengths, tags, an imported view's ids and names
-//! (`invalid_input`). They come first of all checks (DOMAIN.md section 6), before the
-//! desk's time is looked at.
+//! (`invalid_input`). They come first of all checks (docs/lifecycle.md, Check order),
+//! before the desk's time is looked at.
 
 use crate::case::{Tags, check_name, check_subject, check_tag_count, normalize_tags};
 use crate::command::Command;
@@ -62,7 +62,8 @@ pub(crate) fn check_input(command: &Command, cascade: Cascade) -> Result<Input, 
         Command::FollowUp { id: Some(0), .. } => return Err(zero("id")),
         Command::Import { view } => check_view_shape(&view.case)?,
         // Only the routed cascade's follow-on may waive the assignee requirement: a local
-        // desk resolves incidents in the problem's own step (DOMAIN.md section 4).
+        // desk resolves incidents in the problem's own step (docs/lifecycle.md, Incidents
+        // and problems).
         Command::ResolveByProblem { .. } if cascade == Cascade::Local => {
             return Err(Error::input(
                 "resolve_by_problem is only for routed desks: a local desk resolves incidents in their problem's step",

@@ -1,4 +1,4 @@
-//! The lifecycle's rules (DOMAIN.md sections 1 to 6), as pure functions.
+//! The lifecycle's rules (docs/cases.md and docs/lifecycle.md), as pure functions.
 //!
 //! Every decider reads the desk through [`State`] and returns the events a change causes,
 //! or an error; none changes anything, so a refused change leaves nothing half done. The
@@ -61,9 +61,9 @@ pub(crate) enum Source<'a> {
     /// A host's command: an agent's `update`, a requester's reply, a `configure`.
     Agent,
     /// An automation rule, by name.
-    #[allow(dead_code)] // The rule engine (DOMAIN.md section 7) is the next step.
+    #[allow(dead_code)] // The rule engine (docs/rules.md) is the next step.
     Rule(&'a str),
-    /// The cascade of this resolved problem (DOMAIN.md section 4).
+    /// The cascade of this resolved problem (docs/lifecycle.md, Incidents and problems).
     Cascade(CaseId),
 }
 
@@ -108,9 +108,9 @@ impl Change {
 }
 
 /// What a command decided: its changes, in order; the problem it resolved, whose cascade
-/// (DOMAIN.md section 4) the step carries out after the problem's own changes and
-/// triggers; and whether the changed cases' triggers run (DOMAIN.md section 7: not after
-/// `import`, trash commands, configuration changes or an auto-close).
+/// (docs/lifecycle.md, Incidents and problems) the step carries out after the problem's own
+/// changes and triggers; and whether the changed cases' triggers run (docs/rules.md,
+/// Triggers: not after `import`, trash commands, configuration changes or an auto-close).
 #[derive(Debug, Default)]
 pub(crate) struct Decision {
     pub(crate) changes: Vec<Change>,
@@ -284,7 +284,8 @@ fn new_id(state: &impl State, requested: Option<CaseId>) -> Result<CaseId, Error
     }
 }
 
-/// An incident `incident` may link to `problem` (DOMAIN.md section 4).
+/// An incident `incident` may link to `problem` (docs/lifecycle.md, Incidents and
+/// problems).
 pub(crate) fn check_link_target(
     state: &impl State,
     incident: CaseId,
@@ -315,8 +316,8 @@ pub(crate) fn check_link_target(
     Ok(())
 }
 
-/// The rules of DOMAIN.md 3.1 and 3.2 for a case moving from `from` (none at creation)
-/// to category `to`, assigned or not afterwards.
+/// The rules of docs/lifecycle.md (New and assignment, Moves between categories) for a case
+/// moving from `from` (none at creation) to category `to`, assigned or not afterwards.
 fn check_transition(
     config: &Config,
     from: Option<Category>,
@@ -358,10 +359,10 @@ struct Named {
     group: bool,
 }
 
-/// The group directory's rules (DOMAIN.md section 1) for the `assignee` and `group` a case
-/// has after a change: the agent and the group the change names must be known (one it
-/// leaves alone may have left the directory since), and when it names either, an assignee
-/// must be a member of the group when both are set.
+/// The group directory's rules (docs/cases.md, The group directory) for the `assignee` and
+/// `group` a case has after a change: the agent and the group the change names must be
+/// known (one it leaves alone may have left the directory since), and when it names either,
+/// an assignee must be a member of the group when both are set.
 fn check_directory(
     config: &Config,
     assignee: Option<&str>,

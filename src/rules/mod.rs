@@ -1,4 +1,4 @@
-//! The rule engine's pure half (DOMAIN.md section 7, SCRIPTING.md): whether a rule's guard
+//! The rule engine's pure half (docs/rules.md): whether a rule's guard
 //! holds on a case, and what its actions would do. Actions go through the lifecycle's
 //! deciders like an agent's change (`lifecycle::edit`, source `Rule`), so they pass the
 //! same checks, the edit lock excepted. The desk runs triggers and sweeps
@@ -14,13 +14,13 @@ use crate::lifecycle::{self, Change, Decision, Edit, Source, State};
 use crate::status::Category;
 use crate::time::Instant;
 
-/// Most times one automation may fire on one case (DOMAIN.md section 7).
+/// Most times one automation may fire on one case (docs/rules.md, The 100-firing cap).
 pub const MAX_AUTOMATION_FIRINGS: u32 = 100;
 
 /// The first sweep instant strictly after `t`: a multiple of the interval since the epoch
-/// (DOMAIN.md section 7). `None` when that instant cannot be represented: no sweep is
-/// moved earlier to fit (it was `t` itself, which made the sweep loop run forever at the
-/// end of time).
+/// (docs/rules.md, Automations). `None` when that instant cannot be represented: no sweep
+/// is moved earlier to fit (it was `t` itself, which made the sweep loop run forever at
+/// the end of time).
 pub(crate) fn sweep_after(t: Instant, interval_minutes: u32) -> Option<Instant> {
     let step = i64::from(interval_minutes.max(1)) * 60;
     let next = (t.unix_seconds().div_euclid(step) + 1) * step;
