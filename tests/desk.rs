@@ -324,3 +324,12 @@ fn duplicate_json_keys_are_refused() {
     let err = caseflow::run_scenario(scenario).unwrap_err();
     assert!(err.contains("duplicate key `submitter`"), "{err}");
 }
+
+/// A host may hold desks across threads (README.md, Embedding).
+#[test]
+fn a_desk_is_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Desk>();
+    send_sync::<caseflow::Event>();
+    send_sync::<caseflow::Command>();
+}
