@@ -104,6 +104,8 @@ pub struct Desk {
     pub(crate) next_sweep: Option<Instant>,
     pub(crate) rule_state: rules::RuleState,
     pub(crate) stats: rules::Stats,
+    /// The run of events the last replayed event belongs to, for checking the next one.
+    pub(crate) last: fold::LastEvent,
 }
 
 impl Desk {
@@ -125,6 +127,7 @@ impl Desk {
             next_sweep: None,
             rule_state: rules::RuleState::default(),
             stats: rules::Stats::default(),
+            last: fold::LastEvent::default(),
         };
         desk.reschedule_sweeps(start);
         desk

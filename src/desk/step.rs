@@ -325,6 +325,8 @@ impl Desk {
             seq: self.seq,
         };
         self.absorb(&event);
+        // The desk emits whole steps: the next replayed event starts a run afresh.
+        self.last = super::fold::LastEvent(None);
         out.push(event);
     }
 }
