@@ -7,11 +7,13 @@
 //! decided by the lifecycle, or checked by `replay` first.
 
 use crate::case::{Case, CaseId};
+use crate::command::Command;
 use crate::config::Config;
 use crate::error::Error;
 use crate::error::clip;
 use crate::event::{Event, EventKind, StatusCause};
 use crate::lifecycle::deadlines::{self, DeadlineKind};
+use crate::lifecycle::{Cascade, FollowOn};
 use crate::status::{Catalog, Category};
 use crate::time::Instant;
 
@@ -20,7 +22,9 @@ use super::Desk;
 impl Desk {
     /// Rebuilds a desk from its configuration at start, its start instant and every event
     /// it emitted, in order. The result equals the desk that emitted them, at the instant
-    /// of the last event.
+    /// of the last event. It is a [`Cascade::Local`] desk: a routed desk's log is replayed
+    /// into `Desk::new(config, start).with_cascade(Cascade::Routed)` with
+    /// [`Desk::apply_events`].
     ///
     /// # Errors
     /// `invalid_input`, naming the event's `seq`, for a gap or a duplicate in `seq` or an
@@ -102,6 +106,21 @@ impl Desk {
                 }
                 return Ok(None);
             }
+            (EventKind::FollowOnsTaken { .. }, Some(_), _)
+            | (EventKind::FollowOnsTaken { .. }, _, Some(_)) => {
+                return Err(Error::input(format!(
+                    "event {seq} (follow_ons_taken) names a case or a version"
+                )));
+            }
+            (EventKind::FollowOnsTaken { count }, None, None) => {
+                let pending = self.follow_ons.len() as u64;
+                if *count != pending || pending == 0 {
+                    return Err(Error::input(format!(
+                        "event {seq} takes {count} follow-ons, and {pending} are pending"
+                    )));
+                }
+                return Ok(None);
+            }
             (EventKind::RulesReplaced { rules }, None, None) => {
                 crate::config::Rules::parse(&rules.clone().into(), &self.config.catalog)
                     .map_err(Error::config_problems)?;
@@ -136,7 +155,64 @@ impl Desk {
         };
         let block = self.place_in_block(event, case, version)?;
         check_fits(event, case, &self.config.catalog, &block)?;
+        self.check_routed(event, case)?;
         Ok(Some(block))
+    }
+
+    /// Whether a routed desk's record about problem `case` fits: a remote link as
+    /// [`Desk::link_remote_incident`] checks it and not recorded yet, an unlink of a
+    /// recorded one, a follow-on of a resolved problem for one of its incidents; and each
+    /// only on a [`Cascade::Routed`] desk.
+    fn check_routed(&self, event: &Event, case: &Case) -> Result<(), Error> {
+        let seq = event.seq;
+        let (problem, incident) = match &event.kind {
+            EventKind::RemoteLinked { problem, incident }
+            | EventKind::RemoteUnlinked { problem, incident }
+            | EventKind::FollowOn { incident, problem } => (*problem, *incident),
+            _ => return Ok(()),
+        };
+        let misfit = |what: String| {
+            Err(Error::input(format!(
+                "event {seq} ({}) does not fit: {what}",
+                event.kind.name()
+            )))
+        };
+        if self.cascade_mode != Cascade::Routed {
+            return misfit("the desk is not routed".to_owned());
+        }
+        if problem != case.id {
+            return misfit(format!("it names problem {problem} about case {}", case.id));
+        }
+        let known = self.remote_link_known(problem, incident);
+        match &event.kind {
+            EventKind::RemoteLinked { .. } => {
+                if let Err(e) = self.check_remote_link(problem, incident) {
+                    return misfit(e.message().to_owned());
+                }
+                if known {
+                    return misfit(format!("case {incident} is recorded already"));
+                }
+            }
+            EventKind::RemoteUnlinked { .. } if !known => {
+                return misfit(format!(
+                    "case {incident} is not recorded as linked to {problem}"
+                ));
+            }
+            EventKind::FollowOn { .. } => {
+                let linked = self
+                    .index
+                    .incidents
+                    .get(&problem)
+                    .is_some_and(|s| s.contains(&incident));
+                if case.category != Category::Resolved || !linked {
+                    return misfit(format!(
+                        "problem {problem} is not resolved with case {incident} linked"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Where a replayed event about an existing `case` stands in the run of events of its
@@ -232,6 +308,9 @@ impl Desk {
     fn fold(&mut self, event: &Event) {
         let at = event.at;
         let Some(id) = event.case else {
+            if let EventKind::FollowOnsTaken { .. } = &event.kind {
+                self.follow_ons.clear();
+            }
             if let EventKind::ConfigChanged { changes } = &event.kind {
                 let zone = self.config.timezone;
                 // Checked when decided or replayed: it applies.
@@ -258,6 +337,23 @@ impl Desk {
                 self.ids.insert(id);
                 self.last_id = self.last_id.max(id);
             }
+            EventKind::RemoteLinked { problem, incident } => {
+                self.index
+                    .incidents
+                    .entry(*problem)
+                    .or_default()
+                    .insert(*incident);
+            }
+            EventKind::RemoteUnlinked { problem, incident } => {
+                self.index.unlink(*problem, *incident);
+            }
+            EventKind::FollowOn { incident, problem } => self.follow_ons.push(FollowOn {
+                at,
+                command: Command::ResolveByProblem {
+                    case: *incident,
+                    problem: *problem,
+                },
+            }),
             EventKind::Purged {} => {
                 if let Some(p) = self.cases.get(&id).and_then(|c| c.problem) {
                     self.index.unlink(p, id);
@@ -399,9 +495,13 @@ impl Order {
             | EventKind::Restored {}
             | EventKind::Purged {} => Order::Change(13),
             EventKind::Notification { .. } => Order::Repeats(14),
+            EventKind::FollowOn { .. } => Order::Repeats(15),
             EventKind::RuleFired { .. }
             | EventKind::RuleFailed { .. }
             | EventKind::RuleDisabled { .. }
+            | EventKind::RemoteLinked { .. }
+            | EventKind::RemoteUnlinked { .. }
+            | EventKind::FollowOnsTaken { .. }
             | EventKind::ConfigChanged { .. }
             | EventKind::RulesReplaced { .. } => Order::Restart,
         }
@@ -454,7 +554,10 @@ fn check_fits(event: &Event, case: &Case, catalog: &Catalog, block: &Block) -> R
     }
     let closed_ok = matches!(
         event.kind,
-        EventKind::Deleted {} | EventKind::Restored {} | EventKind::Purged {}
+        EventKind::Deleted {}
+            | EventKind::Restored {}
+            | EventKind::Purged {}
+            | EventKind::RemoteUnlinked { .. }
     );
     if case.closed && !closed_ok {
         return misfit("it is closed".to_owned());
