@@ -359,6 +359,10 @@ impl Case {
             | EventKind::RuleFailed { .. }
             | EventKind::RuleDisabled { .. }
             | EventKind::Notification { .. }
+            | EventKind::RemoteLinked { .. }
+            | EventKind::RemoteUnlinked { .. }
+            | EventKind::FollowOn { .. }
+            | EventKind::FollowOnsTaken { .. }
             | EventKind::Purged {} => {}
         }
     }

@@ -199,6 +199,18 @@ pub enum EventKind {
     /// The host replaced the account's rules (`case` is null): their declarations, in
     /// order. Firing counts and disabled rules start afresh.
     RulesReplaced { rules: Vec<serde_json::Value> },
+    /// A routed desk recorded that `incident`, held by another desk, is linked to
+    /// `problem` (the event's case), held here. The problem does not change.
+    RemoteLinked { problem: CaseId, incident: CaseId },
+    /// A routed desk forgot a link recorded by `remote_linked`. The problem does not
+    /// change.
+    RemoteUnlinked { problem: CaseId, incident: CaseId },
+    /// A routed cascade asked the host to execute `resolve_by_problem {case: incident,
+    /// problem}` (the event's case is the problem), at the event's instant.
+    FollowOn { incident: CaseId, problem: CaseId },
+    /// The host took the `count` follow-ons pending on the desk, all of them (`case` is
+    /// null).
+    FollowOnsTaken { count: u64 },
 }
 
 impl EventKind {
@@ -229,12 +241,17 @@ impl EventKind {
             EventKind::RuleDisabled { .. } => "rule_disabled",
             EventKind::Notification { .. } => "notification",
             EventKind::RulesReplaced { .. } => "rules_replaced",
+            EventKind::RemoteLinked { .. } => "remote_linked",
+            EventKind::RemoteUnlinked { .. } => "remote_unlinked",
+            EventKind::FollowOn { .. } => "follow_on",
+            EventKind::FollowOnsTaken { .. } => "follow_ons_taken",
         }
     }
 
     /// Whether the event changes its case: false for what rules report about it
-    /// (`rule_fired`, `rule_failed`, `rule_disabled`, `notification`), which neither bump
-    /// its version nor its `updated_at`.
+    /// (`rule_fired`, `rule_failed`, `rule_disabled`, `notification`) and for a routed
+    /// desk's records about a problem (`remote_linked`, `remote_unlinked`, `follow_on`,
+    /// `follow_ons_taken`), which neither bump its version nor its `updated_at`.
     pub fn changes_case(&self) -> bool {
         !matches!(
             self,
@@ -242,6 +259,10 @@ impl EventKind {
                 | EventKind::RuleFailed { .. }
                 | EventKind::RuleDisabled { .. }
                 | EventKind::Notification { .. }
+                | EventKind::RemoteLinked { .. }
+                | EventKind::RemoteUnlinked { .. }
+                | EventKind::FollowOn { .. }
+                | EventKind::FollowOnsTaken { .. }
         )
     }
 }

@@ -1,7 +1,7 @@
 //! Snapshots and replay refuse broken input whole (DOMAIN.md section 6; issue "case
 //! management for hosts").
 
-use caseflow::{Config, Desk, ErrorCode, Event, Instant, SNAPSHOT_VERSION};
+use caseflow::{Config, Desk, ErrorCode, Event, EventKind, Instant, SNAPSHOT_VERSION};
 use serde_json::json;
 
 fn t(s: &str) -> Instant {
@@ -217,6 +217,96 @@ fn replay_from_json_rebuilds_the_desk_and_reports_gaps() {
         err.message().contains("seq 4 follows seq 4"),
         "{}",
         err.message()
+    );
+}
+
+/// Replay checks each event against the case it applies to and names the event's `seq`:
+/// a repeated change (its `from` no longer fits), a change of a trashed case, a version
+/// that skips a step, a status change given to a case that holds another status.
+#[test]
+fn replay_refuses_events_that_do_not_fit_their_case() {
+    let start = t("2026-03-02T08:00:00Z");
+    let mut desk = Desk::new(Config::default(), start);
+    let mut log = Vec::new();
+    for (at, cmd) in [
+        (
+            "2026-03-02T09:00:00Z",
+            json!({"op": "create", "id": 1, "submitter": "r1", "tags": ["vip"]}),
+        ),
+        (
+            "2026-03-02T09:00:00Z",
+            json!({"op": "create", "id": 2, "submitter": "r2", "assignee": "bob"}),
+        ),
+        (
+            "2026-03-02T10:00:00Z",
+            json!({"op": "update", "case": 1, "assignee": "carol", "add_tags": ["billing"]}),
+        ),
+        ("2026-03-02T11:00:00Z", json!({"op": "delete", "case": 2})),
+    ] {
+        log.extend(desk.execute_json(t(at), &cmd).unwrap());
+    }
+    assert_eq!(Desk::replay(Config::default(), start, &log).unwrap(), desk);
+    let renumbered = |mut events: Vec<Event>| {
+        for (n, e) in events.iter_mut().enumerate() {
+            e.seq = n as u64 + 1;
+        }
+        events
+    };
+    let refused = |events: Vec<Event>, wanted: &str| {
+        let err = Desk::replay(Config::default(), start, &renumbered(events)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+        assert!(err.message().contains(wanted), "{}", err.message());
+    };
+    let kinds: Vec<&str> = log.iter().map(|e| e.kind.name()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "created",
+            "assignee_changed",
+            "tags_changed",
+            "status_changed",
+            "deleted"
+        ]
+    );
+    // An assignee change from someone the case does not have.
+    let mut forged = log.clone();
+    if let EventKind::AssigneeChanged { from, .. } = &mut forged[2].kind {
+        *from = Some("dave".into());
+    }
+    refused(
+        forged,
+        "event 3 (assignee_changed) does not fit case 1: its assignee is none, not `dave`",
+    );
+    // Each change twice, right after itself: out of a step's order.
+    for (i, kind) in [(2, "assignee_changed"), (3, "tags_changed"), (5, "deleted")] {
+        let mut twice = log.clone();
+        twice.insert(i + 1, log[i].clone());
+        let seq = i + 2;
+        refused(twice, &format!("event {seq} ({kind}) about case"));
+    }
+    // The deletion again in a step of its own.
+    let mut again = log.clone();
+    let mut copy = log[5].clone();
+    copy.version = Some(3);
+    again.push(copy);
+    refused(
+        again,
+        "event 7 (deleted) does not fit case 2: it is in the trash",
+    );
+    // A version that skips a step.
+    let mut skips = log.clone();
+    skips[5].version = Some(3);
+    refused(
+        skips,
+        "event 6 gives case 2 version 3: the case is at version 1",
+    );
+    // The status change given to case 2, which is already open.
+    let mut moved = log.clone();
+    moved[4].case = Some(2);
+    refused(
+        moved,
+        "event 5 (status_changed) does not fit case 2: it holds status `open` in open, not `new` in new",
     );
 }
 

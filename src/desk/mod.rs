@@ -21,7 +21,7 @@ pub use snapshot::SNAPSHOT_VERSION;
 use crate::case::{Case, CaseId};
 use crate::config::Config;
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, EventKind};
 use crate::ids::IdMap;
 use crate::lifecycle::{self, Cascade, FollowOn, State};
 use crate::status::Category;
@@ -104,6 +104,8 @@ pub struct Desk {
     pub(crate) next_sweep: Option<Instant>,
     pub(crate) rule_state: rules::RuleState,
     pub(crate) stats: rules::Stats,
+    /// The run of events the last replayed event belongs to, for checking the next one.
+    pub(crate) last: fold::LastEvent,
 }
 
 impl Desk {
@@ -125,6 +127,7 @@ impl Desk {
             next_sweep: None,
             rule_state: rules::RuleState::default(),
             stats: rules::Stats::default(),
+            last: fold::LastEvent::default(),
         };
         desk.reschedule_sweeps(start);
         desk
@@ -136,54 +139,114 @@ impl Desk {
         self
     }
 
-    /// Takes the follow-on commands that steps so far asked the host to route, in order.
-    pub fn take_follow_ons(&mut self) -> Vec<FollowOn> {
-        std::mem::take(&mut self.follow_ons)
-    }
-
-    /// Records that `incident`, held by another desk, is linked to `problem`, held here, so
-    /// that resolving the problem routes a follow-on to it and the problem cannot change
-    /// type. Call it once the incident's desk accepted the link.
+    /// Takes, at `at`, the follow-on commands that steps so far asked the host to route, in
+    /// order, with the events of the call: those of the advance to `at` (deadlines due),
+    /// then one `follow_ons_taken` when any was pending, so that replaying the log
+    /// rebuilds the follow-ons still pending. A host executes each where its incident
+    /// lives, at least once.
     ///
     /// # Errors
-    /// `invalid_input` on a [`Cascade::Local`] desk (it holds all its incidents) and when
-    /// `incident` is a case of this desk (link it with an update); otherwise the link
-    /// checks of docs/lifecycle.md (Incidents and problems): `case_not_found`,
-    /// `not_a_problem`, `problem_resolved`.
-    pub fn link_remote_incident(&mut self, problem: CaseId, incident: CaseId) -> Result<(), Error> {
+    /// `invalid_input` when `at` is after [`Instant::latest_step`]; `stale_time` when it
+    /// is earlier than the desk's time. Nothing changes then.
+    pub fn take_follow_ons(&mut self, at: Instant) -> Result<(Vec<FollowOn>, Vec<Event>), Error> {
+        let mut events = self.advance_to(at)?;
+        let taken = std::mem::take(&mut self.follow_ons);
+        if !taken.is_empty() {
+            let kind = EventKind::FollowOnsTaken {
+                count: taken.len() as u64,
+            };
+            self.emit(at, None, None, kind, &mut events);
+        }
+        Ok((taken, events))
+    }
+
+    /// Records, at `at`, that `incident`, held by another desk, is linked to `problem`,
+    /// held here, so that resolving the problem routes a follow-on to it and the problem
+    /// cannot change type. Call it once the incident's desk accepted the link. Returns the
+    /// events: those of the advance to `at`, then `remote_linked` (about the problem, at
+    /// its version: the problem itself does not change), or nothing more when the link is
+    /// recorded already, so a host may repeat the call.
+    ///
+    /// # Errors
+    /// A [`Rejection`]: `invalid_input` on a [`Cascade::Local`] desk (it holds all its
+    /// incidents; before any advance) and when `incident` is a case of this desk (link it
+    /// with an update); `stale_time`; otherwise the
+    /// link checks of docs/lifecycle.md (Incidents and problems): `case_not_found`,
+    /// `not_a_problem`, `problem_resolved`. The events of the advance to `at` happened
+    /// anyway, and the rejection carries them.
+    pub fn link_remote_incident(
+        &mut self,
+        at: Instant,
+        problem: CaseId,
+        incident: CaseId,
+    ) -> Result<Vec<Event>, Rejection> {
+        let reject = |error, events| Rejection { error, events };
         if self.cascade_mode == Cascade::Local {
-            return Err(Error::input(
-                "link_remote_incident is only for routed desks: a local desk holds its incidents",
+            return Err(reject(
+                Error::input(
+                    "link_remote_incident is only for routed desks: a local desk holds its incidents",
+                ),
+                Vec::new(),
             ));
         }
+        let mut events = self.advance_to(at).map_err(|e| reject(e, Vec::new()))?;
+        if let Err(error) = self.check_remote_link(problem, incident) {
+            return Err(reject(error, events));
+        }
+        if self.remote_link_known(problem, incident) {
+            return Ok(events); // recorded already: a host may repeat the call
+        }
+        let version = self.cases.get(&problem).map(|c| c.version);
+        let kind = EventKind::RemoteLinked { problem, incident };
+        self.emit(at, Some(problem), version, kind, &mut events);
+        Ok(events)
+    }
+
+    /// Whether `incident`, not on this desk, may be recorded as linked to `problem`.
+    pub(crate) fn check_remote_link(&self, problem: CaseId, incident: CaseId) -> Result<(), Error> {
         if self.cases.contains_key(&incident) {
             return Err(Error::input(format!(
                 "case {incident} is on this desk: link it with an update"
             )));
         }
         lifecycle::live_case(self, problem)?;
-        lifecycle::check_link_target(self, incident, problem)?;
-        self.index
-            .incidents
-            .entry(problem)
-            .or_default()
-            .insert(incident);
-        Ok(())
+        lifecycle::check_link_target(self, incident, problem)
     }
 
-    /// Forgets a link recorded with [`Desk::link_remote_incident`], when the incident's
-    /// desk unlinked it. Returns whether it was recorded.
-    pub fn unlink_remote_incident(&mut self, problem: CaseId, incident: CaseId) -> bool {
-        let known = !self.cases.contains_key(&incident)
+    /// Whether the link of `incident`, not on this desk, to `problem` is recorded.
+    pub(crate) fn remote_link_known(&self, problem: CaseId, incident: CaseId) -> bool {
+        !self.cases.contains_key(&incident)
             && self
                 .index
                 .incidents
                 .get(&problem)
-                .is_some_and(|s| s.contains(&incident));
-        if known {
-            self.index.unlink(problem, incident);
+                .is_some_and(|s| s.contains(&incident))
+    }
+
+    /// Forgets, at `at`, a link recorded with [`Desk::link_remote_incident`], when the
+    /// incident's desk unlinked it. Returns the events: those of the advance to `at`, then
+    /// `remote_unlinked` when the link was recorded (nothing more when it was not, so a
+    /// host may repeat it).
+    ///
+    /// # Errors
+    /// A [`Rejection`]: `invalid_input` when `at` is after [`Instant::latest_step`],
+    /// `stale_time` when it is earlier than the desk's time (nothing changes then).
+    pub fn unlink_remote_incident(
+        &mut self,
+        at: Instant,
+        problem: CaseId,
+        incident: CaseId,
+    ) -> Result<Vec<Event>, Rejection> {
+        let mut events = self.advance_to(at).map_err(|error| Rejection {
+            error,
+            events: Vec::new(),
+        })?;
+        if self.remote_link_known(problem, incident) {
+            let version = self.cases.get(&problem).map(|c| c.version);
+            let kind = EventKind::RemoteUnlinked { problem, incident };
+            self.emit(at, Some(problem), version, kind, &mut events);
         }
-        known
+        Ok(events)
     }
 
     /// The desk's time: the latest instant it was given.

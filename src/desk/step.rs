@@ -277,9 +277,19 @@ impl Desk {
             return;
         }
         if self.cascade_mode == Cascade::Routed {
-            let linked = self.index.incidents.get(&problem).into_iter().flatten();
-            let follow_ons = lifecycle::follow_ons(at, problem, linked.copied());
-            self.follow_ons.extend(follow_ons);
+            // One `follow_on` per linked incident: the fold records it for the host, and
+            // replay rebuilds the pending follow-ons from the log. The problem changed in
+            // this step, so the events carry its version in the step.
+            let linked: Vec<CaseId> = match self.index.incidents.get(&problem) {
+                Some(set) => set.iter().copied().collect(),
+                None => return,
+            };
+            let version = Some(self.step_version(problem));
+            out.reserve(linked.len());
+            for incident in linked {
+                let kind = EventKind::FollowOn { incident, problem };
+                self.emit(at, Some(problem), version, kind, out);
+            }
             return;
         }
         // A copy of the ids: the incidents' triggers may unlink some while the cascade runs.
@@ -325,6 +335,8 @@ impl Desk {
             seq: self.seq,
         };
         self.absorb(&event);
+        // The desk emits whole steps: the next replayed event starts a run afresh.
+        self.last = super::fold::LastEvent(None);
         out.push(event);
     }
 }

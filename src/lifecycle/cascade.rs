@@ -58,19 +58,6 @@ pub(crate) fn resolve_by_problem(
     ))
 }
 
-/// The follow-on commands a [`Cascade::Routed`] desk emits for a resolved problem: one
-/// per linked incident, ascending.
-pub(crate) fn follow_ons(
-    at: Instant,
-    problem: CaseId,
-    incidents: impl Iterator<Item = CaseId>,
-) -> impl Iterator<Item = FollowOn> {
-    incidents.map(move |case| FollowOn {
-        at,
-        command: Command::ResolveByProblem { case, problem },
-    })
-}
-
 /// A routed `resolve_by_problem` command for one incident of this desk.
 pub(super) fn decide_follow_on(
     state: &impl State,

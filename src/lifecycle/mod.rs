@@ -22,8 +22,8 @@ pub(crate) mod deadlines;
 mod import;
 mod input;
 
+pub(crate) use cascade::resolve_by_problem;
 pub use cascade::{Cascade, FollowOn};
-pub(crate) use cascade::{follow_ons, resolve_by_problem};
 pub(crate) use change::{Edit, edit};
 pub(crate) use import::{check_view, check_view_link, check_view_shape};
 pub(crate) use input::{Input, check_input};
