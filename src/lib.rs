@@ -64,8 +64,8 @@ pub use case::{
 };
 pub use command::{Command, Create, Import, Update};
 pub use config::{
-    Config, ConfigPatch, DEFAULT_AUTO_CLOSE_DAYS, DEFAULT_AUTOMATION_INTERVAL, Field,
-    MAX_RULE_NAME_CHARS, NewStatusPolicy, Rule, RuleKind, Rules, StatusDecl, StatusDelete,
+    Config, ConfigBuilder, ConfigPatch, DEFAULT_AUTO_CLOSE_DAYS, DEFAULT_AUTOMATION_INTERVAL,
+    Field, MAX_RULE_NAME_CHARS, NewStatusPolicy, Rule, RuleKind, Rules, StatusDecl, StatusDelete,
     StatusUpdate,
 };
 pub use desk::{Desk, Explanation, Query, Rejection, RuleStats, SNAPSHOT_VERSION};

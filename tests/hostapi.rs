@@ -263,3 +263,102 @@ fn errors_round_trip() {
     let err: Error = serde_json::from_value(minimal).unwrap();
     assert_eq!(err.to_string(), "stale_time: too late");
 }
+
+#[test]
+fn a_built_configuration_equals_its_toml() {
+    use caseflow::{Category, NewStatusPolicy, StatusDecl};
+    let built = Config::builder()
+        .timezone("Europe/Lisbon")
+        .auto_close_after_days(2)
+        .new_status(NewStatusPolicy::NewOnlyAtStart)
+        .automation_interval_minutes(30)
+        .groups([("tier1".to_owned(), ["bob".to_owned()].into())].into())
+        .status(StatusDecl {
+            default: true,
+            end_user_label: Some("In progress".into()),
+            ..StatusDecl::new("awaiting_parts", Category::OnHold, "Awaiting parts")
+        })
+        .rule(json!({"name": "tag", "kind": "trigger", "then": {"add_tags": ["seen"]}}))
+        .build()
+        .unwrap();
+    let toml = Config::from_toml(
+        r#"
+        timezone = "Europe/Lisbon"
+        auto_close_after_days = 2
+        new_status = "new_only_at_start"
+        automation_interval_minutes = 30
+        groups = { tier1 = ["bob"] }
+        [[statuses]]
+        id = "awaiting_parts"
+        category = "on_hold"
+        label = "Awaiting parts"
+        end_user_label = "In progress"
+        default = true
+        [[rules]]
+        name = "tag"
+        kind = "trigger"
+        then = { add_tags = ["seen"] }
+        "#,
+    )
+    .unwrap();
+    assert_eq!(built, toml);
+    // Every problem at once, with from_value's messages.
+    let err = Config::builder()
+        .timezone("Mars/Olympus")
+        .auto_close_after_days(29)
+        .status(StatusDecl::new("BAD", Category::Open, ""))
+        .rule(json!({"name": "r", "kind": "sometimes"}))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidConfig);
+    assert_eq!(err.problems().len(), 6, "{:?}", err.problems());
+}
+
+#[test]
+fn a_patch_built_in_rust_is_a_configure_command() {
+    use caseflow::{Category, ConfigPatch, StatusDecl, StatusDelete, StatusUpdate};
+    let built = ConfigPatch::default()
+        .timezone("America/New_York")
+        .unwrap()
+        .auto_close_after_days(3)
+        .groups(None)
+        .status(StatusDecl::new("triage", Category::New, "Triage"))
+        .add_status(StatusDecl::new("waiting", Category::Pending, "Waiting"))
+        .update_status(StatusUpdate {
+            label: Some("Opened".into()),
+            ..StatusUpdate::new("open")
+        })
+        .set_default("waiting")
+        .delete_status(StatusDelete {
+            id: "pending".into(),
+            remap_to: Some("waiting".into()),
+        });
+    let parsed = Command::from_json(
+        r#"{"op": "configure", "timezone": "America/New_York", "auto_close_after_days": 3,
+            "groups": null, "statuses": [{"id": "triage", "category": "new", "label": "Triage"}],
+            "add_status": {"id": "waiting", "category": "pending", "label": "Waiting"},
+            "update_status": {"id": "open", "label": "Opened"}, "set_default": "waiting",
+            "delete_status": {"id": "pending", "remap_to": "waiting"}}"#,
+    )
+    .unwrap();
+    assert_eq!(Command::Configure(built.clone()), parsed);
+    let mut desk = Desk::new(Config::default(), start());
+    desk.execute(start(), &Command::Configure(built)).unwrap();
+    assert_eq!(
+        desk.config().catalog().default_of(Category::Pending),
+        "waiting"
+    );
+
+    // Values a parser would refuse are refused when executed, every problem listed, and
+    // change nothing.
+    assert!(ConfigPatch::default().timezone("Mars/Base").is_err());
+    let bad = ConfigPatch::default()
+        .auto_close_after_days(0)
+        .automation_interval_minutes(5000)
+        .add_status(StatusDecl::new("open", Category::Open, "Again"));
+    let before = desk.clone();
+    let err = desk.execute(start(), &Command::Configure(bad)).unwrap_err();
+    assert_eq!(err.error.code(), ErrorCode::InvalidConfig);
+    assert_eq!(err.error.problems().len(), 3, "{:?}", err.error.problems());
+    assert_eq!(desk, before);
+}

@@ -2,7 +2,10 @@
 //! validated with every problem reported at once, and changed at run time by `configure`
 //! patches.
 
+mod build;
 mod rules;
+
+pub use build::ConfigBuilder;
 
 pub(crate) use rules::{Actions, Measure, Piece, Test};
 pub use rules::{Field, MAX_RULE_NAME_CHARS, Rule, RuleKind, Rules};
@@ -464,6 +467,14 @@ impl StatusDecl {
 }
 
 /// `update_status`: relabel, re-activate or deactivate.
+///
+/// # Example
+/// ```
+/// use caseflow::{ConfigPatch, StatusUpdate};
+/// let patch = ConfigPatch::default()
+///     .update_status(StatusUpdate { active: Some(false), ..StatusUpdate::new("on_hold") });
+/// # let _ = patch;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusUpdate {
@@ -482,6 +493,18 @@ pub struct StatusUpdate {
     /// Activate or deactivate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+}
+
+impl StatusUpdate {
+    /// An update of this status that changes nothing yet.
+    pub fn new(id: impl Into<String>) -> StatusUpdate {
+        StatusUpdate {
+            id: id.into(),
+            label: None,
+            end_user_label: None,
+            active: None,
+        }
+    }
 }
 
 /// `delete_status`: the status, and where cases holding it go.
@@ -689,6 +712,7 @@ impl ConfigPatch {
     /// Statuses listed under `statuses` are added when new and updated otherwise; then come
     /// `add_status`, `update_status`, `set_default` and `delete_status`, in that order.
     pub(crate) fn applied_to(&self, config: &Config) -> Result<Config, Error> {
+        self.check()?;
         let mut next = config.clone();
         let catalog = &mut next.catalog;
         for s in &self.statuses {
