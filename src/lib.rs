@@ -68,7 +68,7 @@ pub use config::{
     Field, MAX_RULE_NAME_CHARS, NewStatusPolicy, Rule, RuleKind, Rules, StatusDecl, StatusDelete,
     StatusUpdate,
 };
-pub use desk::{Desk, Explanation, Query, Rejection, RuleStats, SNAPSHOT_VERSION};
+pub use desk::{Desk, Explanation, Query, Rejection, RestoreOptions, RuleStats, SNAPSHOT_VERSION};
 pub use error::{Error, ErrorCode};
 pub use event::{CloseCause, ConfigChanges, Event, EventKind, Groups, StatusCause};
 pub use lifecycle::{Cascade, FollowOn};
