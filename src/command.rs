@@ -1,6 +1,6 @@
 //! Commands: what a host asks a desk to do (docs/lifecycle.md, Commands).
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::case::{Case, CaseId, CaseType, Channel, Priority};
@@ -12,14 +12,26 @@ use crate::time::Instant;
 
 /// A command for a desk. Build one in Rust, or parse its JSON with [`Command::from_json`].
 ///
+/// A command serializes to the JSON [`Command::from_json`] reads, `configure` included,
+/// and deserializes through serde with the same checks (duplicate keys refused), so it can
+/// live inside a host's own serde types; deserializing needs a self-describing format
+/// such as JSON.
+///
 /// # Example
 /// ```
 /// use caseflow::{Command, Update};
 /// let cmd = Command::from_json(r#"{"op": "update", "case": 7, "assignee": null}"#).unwrap();
 /// assert_eq!(cmd, Command::Update(Update { case: 7, assignee: Some(None), ..Update::default() }));
+///
+/// let json = serde_json::to_value(&cmd).unwrap();
+/// assert_eq!(json, serde_json::json!({"op": "update", "case": 7, "assignee": null}));
+/// assert_eq!(serde_json::from_value::<Command>(json).unwrap(), cmd);
+///
+/// let configure = Command::from_json(r#"{"op": "configure", "set_default": "open"}"#).unwrap();
+/// assert_eq!(serde_json::to_string(&configure).unwrap(), r#"{"op":"configure","set_default":"open"}"#);
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
 pub enum Command {
     /// Create a case.
     Create(Create),
@@ -40,7 +52,7 @@ pub enum Command {
         /// The closed case.
         case: CaseId,
         /// The new case's id; by default the largest id so far + 1.
-        #[serde(default)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         id: Option<CaseId>,
     },
     /// The cascade of a resolved problem for one incident, as a desk with
@@ -76,70 +88,160 @@ pub enum Command {
     /// Run everything due up to the command's instant.
     Advance {},
     /// Change the account configuration.
-    #[serde(skip)]
     Configure(ConfigPatch),
 }
 
+/// The JSON shapes of [`Command`]'s variants but `configure` (which
+/// [`Command::from_value`] parses itself), derived in one place: its messages are those
+/// of the commands' JSON, so this enum is named `Command` too.
+mod wire {
+    use serde::Deserialize;
+
+    use super::{CaseId, ConfigPatch, Create, Import, Update};
+
+    #[derive(Deserialize)]
+    #[serde(remote = "super::Command")]
+    #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+    pub(super) enum Command {
+        Create(Create),
+        Update(Update),
+        RequesterReply {
+            case: CaseId,
+        },
+        Close {
+            case: CaseId,
+        },
+        FollowUp {
+            case: CaseId,
+            #[serde(default)]
+            id: Option<CaseId>,
+        },
+        ResolveByProblem {
+            case: CaseId,
+            problem: CaseId,
+        },
+        Delete {
+            case: CaseId,
+        },
+        Restore {
+            case: CaseId,
+        },
+        Purge {
+            case: CaseId,
+        },
+        Import {
+            view: Import,
+        },
+        Advance {},
+        #[serde(skip)]
+        #[allow(dead_code)] // Parsed by `Command::from_value`, not derived.
+        Configure(ConfigPatch),
+    }
+}
+
+impl<'de> Deserialize<'de> for Command {
+    /// Reads the JSON of [`Command::from_json`] with its checks; a refusal's message is
+    /// the [`Error`]'s (`code: message`).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Command, D::Error> {
+        let value = crate::json::Strict::deserialize(d)?.0;
+        Command::from_value(&value).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Fields of a `create` command.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // Each field is the case field of the same name (docs/cases.md).
 pub struct Create {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<CaseId>,
     pub submitter: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requester: Option<String>,
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub case_type: Option<CaseType>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<CaseId>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_date: Option<Date>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
 }
 
-/// Fields of an `update` command. `None` leaves a field alone; `Some(None)` clears it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+/// Fields of an `update` command. `None` leaves a field alone; `Some(None)` clears it
+/// (JSON `null`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)] // Each field is the case field of the same name (docs/cases.md).
 pub struct Update {
     pub case: CaseId,
     /// Refuse with `version_conflict` unless the case is at this version.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<u64>,
-    #[serde(default, deserialize_with = "non_null")]
+    #[serde(
+        default,
+        deserialize_with = "non_null",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub status: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub priority: Option<Option<Priority>>,
-    #[serde(default, rename = "type", deserialize_with = "double_option")]
+    #[serde(
+        default,
+        rename = "type",
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub case_type: Option<Option<CaseType>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub subject: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub assignee: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub group: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub problem: Option<Option<CaseId>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub due_date: Option<Option<Date>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub add_tags: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remove_tags: Vec<String>,
 }
 
@@ -184,7 +286,7 @@ impl Command {
             return ConfigPatch::parse(&Value::Object(keys), PatchKind::Configure)
                 .map(Command::Configure);
         }
-        Command::deserialize(value).map_err(|e| Error::input(format!("command: {e}")))
+        wire::Command::deserialize(value).map_err(|e| Error::input(format!("command: {e}")))
     }
 
     /// The case the command names, if any.
@@ -219,6 +321,33 @@ pub(crate) struct Derived {
     pub(crate) category: Option<Category>,
     pub(crate) due_at: Option<Option<Instant>>,
     pub(crate) deleted: Option<bool>,
+}
+
+impl Serialize for Import {
+    /// The view as it was given: the case view, with `category`, `due_at` and `deleted`
+    /// only where they were given.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        let Ok(Value::Object(mut view)) = serde_json::to_value(&*self.case) else {
+            return Err(S::Error::custom("view: a case view is an object"));
+        };
+        let mut put = |key: &str, given: Option<Value>| match given {
+            Some(v) => view.insert(key.to_owned(), v),
+            None => view.remove(key),
+        };
+        put(
+            "category",
+            self.given.category.map(|c| Value::from(c.as_str())),
+        );
+        put(
+            "due_at",
+            self.given
+                .due_at
+                .map(|d| d.map_or(Value::Null, |t| Value::from(t.to_string()))),
+        );
+        put("deleted", self.given.deleted.map(Value::Bool));
+        view.serialize(s)
+    }
 }
 
 impl<'de> Deserialize<'de> for Import {

@@ -186,6 +186,22 @@ impl fmt::Display for ErrorCode {
 /// assert_eq!(err.problems().len(), 2);
 /// assert_eq!(err.message(), err.problems().join("; "));
 /// ```
+///
+/// An error serializes as `{"code": ..., "message": ..., "problems": [...]}` (`problems` as
+/// [`Error::problems`] gives them), which a host can answer a request with, and
+/// deserializes back to an equal error.
+///
+/// ```
+/// use caseflow::Error;
+/// let err = caseflow::Config::from_json(r#"{"colour": 1}"#).unwrap_err();
+/// let json = serde_json::to_value(&err).unwrap();
+/// assert_eq!(json, serde_json::json!({
+///     "code": "invalid_config",
+///     "message": "colour: unknown key",
+///     "problems": ["colour: unknown key"],
+/// }));
+/// assert_eq!(serde_json::from_value::<Error>(json).unwrap(), err);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct Error {
@@ -251,6 +267,40 @@ impl Error {
         } else {
             &self.problems
         }
+    }
+}
+
+/// The JSON shape of an [`Error`].
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Wire<M, P> {
+    code: ErrorCode,
+    message: M,
+    #[serde(default)]
+    problems: P,
+}
+
+impl Serialize for Error {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Wire {
+            code: self.code,
+            message: self.message.as_str(),
+            problems: self.problems(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Error {
+    /// Several problems give the error (its message is them joined with `"; "`); else the
+    /// message does.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Error, D::Error> {
+        let w = Wire::<String, Vec<String>>::deserialize(d)?;
+        Ok(if w.problems.len() > 1 {
+            Error::with_problems(w.code, w.problems)
+        } else {
+            Error::new(w.code, w.message)
+        })
     }
 }
 

@@ -1019,7 +1019,7 @@ fn mutated_log_census() {
 
 /// A command-shaped JSON value: a known or unknown `op`, and a few keys from the command
 /// vocabulary (or not) with values of any shape.
-fn junk_command() -> impl Strategy<Value = Value> {
+pub(crate) fn junk_command() -> impl Strategy<Value = Value> {
     let key = proptest::sample::select(vec![
         "op",
         "case",

@@ -403,3 +403,39 @@ fn a_snapshot_and_the_events_after_it_recover_the_desk() {
     let err = recovered.apply_events(&later).unwrap_err();
     assert!(err.message().contains("follows seq"), "{}", err.message());
 }
+
+/// A rule naming a status that a `configure` deletes later still loads: the desk exports its
+/// configuration, snapshots and restores, and the rule's action is refused when it runs.
+#[test]
+fn a_rule_naming_a_deleted_status_survives_export_and_restore() {
+    let config = Config::from_value(&json!({
+        "statuses": [{"id": "waiting", "category": "pending", "label": "Waiting"}],
+        "rules": [{"name": "park", "kind": "trigger", "when": {"tags_any": ["park"]},
+                   "then": {"set_status": "waiting"}}]
+    }))
+    .unwrap();
+    let mut desk = Desk::new(config, t("2026-03-02T08:00:00Z"));
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "configure", "delete_status": {"id": "waiting"}}),
+    );
+    let restored = Desk::restore(&desk.snapshot()).unwrap();
+    assert_eq!(restored, desk);
+    assert_eq!(
+        Config::from_value(&desk.config().to_value()).unwrap(),
+        *desk.config()
+    );
+    let events = run(
+        &mut desk,
+        "2026-03-02T10:00:00Z",
+        json!({"op": "create", "id": 1,
+        "submitter": "r", "assignee": "bob", "tags": ["park"]}),
+    );
+    let failed = events
+        .iter()
+        .find(|e| e.kind.name() == "rule_failed")
+        .unwrap();
+    assert_eq!(failed.to_json()["code"], "action_rejected");
+    assert_eq!(desk.case(1).unwrap().status(), "open");
+}

@@ -2,7 +2,7 @@
 //! commands between desks gives the incidents the same views and events as one desk that
 //! holds everything (DOMAIN.md section 4, ARCHITECTURE.md "Incidents and problems").
 
-use caseflow::{Cascade, Command, Config, Desk, Event, Instant};
+use caseflow::{Cascade, Command, Config, Desk, Event, FollowOn, Instant};
 use serde_json::{Value, json};
 
 fn t(s: &str) -> Instant {
@@ -133,6 +133,9 @@ fn routed_cascades_equal_a_single_desk() {
         assert_eq!(taken.len(), 1, "{taken:?}");
         for follow_on in follow_ons {
             assert_eq!(follow_on.at, t(at));
+            // The host ships each follow-on to the incident's shard as JSON.
+            let shipped = serde_json::to_string(&follow_on).unwrap();
+            let follow_on: FollowOn = serde_json::from_str(&shipped).unwrap();
             incident_events.extend(
                 incident_desk
                     .execute(follow_on.at, &follow_on.command)

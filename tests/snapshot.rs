@@ -591,3 +591,63 @@ fn replay_checks_configuration_changes_as_a_configuration() {
     let err = Desk::replay(Config::default(), start, &[forged]).unwrap_err();
     assert!(err.message().contains("BAD ID!"), "{}", err.message());
 }
+
+proptest::proptest! {
+    /// A written snapshot is `snapshot()`'s text, byte for byte, and every way of reading
+    /// it (text or reader, 1, 2 or 8 threads) gives the same desk.
+    #[test]
+    fn every_way_of_restoring_gives_the_same_desk(
+        setup in crate::properties::setup(),
+        ops in crate::properties::ops(),
+    ) {
+        let desk = crate::properties::simulate_config(setup.config(), &ops).desk;
+        let text = desk.snapshot();
+        let mut written = Vec::new();
+        desk.write_snapshot(&mut written).unwrap();
+        proptest::prop_assert_eq!(&written, text.as_bytes());
+        for threads in [1, 2, 8] {
+            let options = caseflow::RestoreOptions { threads };
+            proptest::prop_assert_eq!(&Desk::restore_with(&text, options).unwrap(), &desk);
+            let read = Desk::read_snapshot_with(&written[..], options).unwrap();
+            proptest::prop_assert_eq!(&read, &desk);
+        }
+        proptest::prop_assert_eq!(&Desk::read_snapshot(&written[..]).unwrap(), &desk);
+    }
+}
+
+/// A broken case line is reported by its number whatever the number of threads, and a
+/// reader that holds too little or too much is refused.
+#[test]
+fn broken_snapshots_are_refused_the_same_way_by_every_reader() {
+    use caseflow::RestoreOptions;
+    let mut desk = Desk::new(Config::default(), t("2026-03-02T08:00:00Z"));
+    for _ in 0..20 {
+        desk.execute_json(
+            t("2026-03-02T09:00:00Z"),
+            &json!({"op": "create", "submitter": "r"}),
+        )
+        .unwrap();
+    }
+    let text = desk.snapshot();
+    // Case 15's id is no number: its line is the 15th.
+    let body = text.split_once('\n').unwrap().1;
+    let broken = reseal(&body.replacen("[15,", "[\"x\",", 1));
+    let errors: Vec<String> = [1, 2, 8]
+        .into_iter()
+        .map(|threads| {
+            Desk::restore_with(&broken, RestoreOptions { threads })
+                .unwrap_err()
+                .to_string()
+        })
+        .collect();
+    assert!(errors[0].contains("case line 15"), "{}", errors[0]);
+    assert!(errors.iter().all(|e| *e == errors[0]), "{errors:?}");
+    let short = &text.as_bytes()[..text.len() - 3];
+    let err = Desk::read_snapshot(short).unwrap_err().to_string();
+    assert!(err.contains("truncated"), "{err}");
+    let long = format!("{text}\n");
+    let err = Desk::read_snapshot(long.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("padded"), "{err}");
+}

@@ -2,7 +2,10 @@
 //! validated with every problem reported at once, and changed at run time by `configure`
 //! patches.
 
+mod build;
 mod rules;
+
+pub use build::ConfigBuilder;
 
 pub(crate) use rules::{Actions, Measure, Piece, Test};
 pub use rules::{Field, MAX_RULE_NAME_CHARS, Rule, RuleKind, Rules};
@@ -11,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -115,11 +118,11 @@ impl Config {
     pub fn from_value(value: &Value) -> Result<Config, Error> {
         let (patch, mut problems) = ConfigPatch::parse_all(value, PatchKind::Account)?;
         let mut config = Config::default();
-        for status in &patch.statuses {
-            if let Err(e) = config.catalog.add(status.clone()) {
-                problems.push(format!("statuses: {}", e.message()));
-            }
-        }
+        problems.extend(
+            declare_statuses(&mut config.catalog, &patch.statuses)
+                .into_iter()
+                .map(|e| format!("statuses: {}", e.message())),
+        );
         if let Some(rules) = &patch.rules {
             match Rules::parse(rules, &config.catalog) {
                 Ok(rules) => config.rules = rules,
@@ -131,6 +134,32 @@ impl Config {
         }
         patch.apply_scalars(&mut config);
         Ok(config)
+    }
+
+    /// The whole configuration as the JSON an account configuration holds, such that
+    /// [`Config::from_value`] gives it back equal: every scalar key, the directory when
+    /// there is one, the statuses that differ from a new account's (custom ones, tombstones
+    /// and changed built-ins), and the rules as declared. A host keeps it as the start
+    /// configuration of a replay.
+    ///
+    /// # Example
+    /// ```
+    /// use caseflow::{Command, Config, Desk};
+    /// let t = "2026-03-02T09:00:00Z".parse().unwrap();
+    /// let mut desk = Desk::new(Config::from_toml("auto_close_after_days = 2").unwrap(), t);
+    /// let configure = r#"{"op": "configure", "timezone": "Europe/Lisbon",
+    ///     "add_status": {"id": "waiting", "category": "pending", "label": "Waiting"},
+    ///     "set_default": "waiting", "delete_status": {"id": "pending"}}"#;
+    /// desk.execute(t, &Command::from_json(configure).unwrap()).unwrap();
+    ///
+    /// let value = desk.config().to_value();
+    /// assert_eq!(value["timezone"], "Europe/Lisbon");
+    /// assert_eq!(value["statuses"][0]["id"], "pending"); // the built-in, now a tombstone
+    /// assert_eq!(value["statuses"][0]["deleted"], true);
+    /// assert_eq!(&Config::from_value(&value).unwrap(), desk.config());
+    /// ```
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
     /// The account's IANA time zone name.
@@ -263,8 +292,121 @@ fn not_a_zone(name: &str) -> String {
     )
 }
 
+impl Serialize for Config {
+    /// As [`Config::to_value`].
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            timezone: &'a str,
+            auto_close_after_days: u32,
+            new_status: NewStatusPolicy,
+            automation_interval_minutes: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            groups: Option<&'a Groups>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            statuses: Vec<StatusOut<'a>>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            rules: Vec<Value>,
+        }
+        let stock = Catalog::default();
+        Out {
+            timezone: self.timezone.name(),
+            auto_close_after_days: self.auto_close_after_days,
+            new_status: self.new_status,
+            automation_interval_minutes: self.automation_interval_minutes,
+            groups: self.groups.as_ref(),
+            statuses: self
+                .catalog
+                .iter()
+                .filter(|st| stock.get(&st.id) != Some(*st))
+                .map(StatusOut::from)
+                .collect(),
+            rules: self.rules.declared(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Config {
+    /// Reads an account configuration as [`Config::from_value`] does, duplicate keys
+    /// refused; a refusal's message is the [`Error`]'s.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Config, D::Error> {
+        let value = crate::json::Strict::deserialize(d)?.0;
+        Config::from_value(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A status as a configuration declares it: `end_user_label` only when there is one,
+/// `deleted` only when true.
+#[derive(Serialize)]
+struct StatusOut<'a> {
+    id: &'a str,
+    category: Category,
+    label: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_user_label: Option<&'a str>,
+    active: bool,
+    default: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deleted: bool,
+}
+
+impl<'a> From<&'a Status> for StatusOut<'a> {
+    fn from(st: &'a Status) -> StatusOut<'a> {
+        StatusOut {
+            id: &st.id,
+            category: st.category,
+            label: &st.label,
+            end_user_label: st.end_user_label.as_deref(),
+            active: st.active,
+            default: st.default,
+            deleted: st.deleted,
+        }
+    }
+}
+
+/// Builds an account's catalog from its `statuses`, in list order: a custom status is
+/// added (the last one declared default in a category wins), a built-in takes its labels
+/// and, when declared default, becomes its category's default; then declared inactive
+/// built-ins are deactivated and tombstones deleted. Every problem, one by one.
+fn declare_statuses(catalog: &mut Catalog, statuses: &[Status]) -> Vec<Error> {
+    let mut problems = Vec::new();
+    for st in statuses {
+        let done = if Category::parse(&st.id).is_some() {
+            catalog
+                .update(
+                    &st.id,
+                    Some(st.label.clone()),
+                    Some(st.end_user_label.clone()),
+                    None,
+                )
+                .and_then(|()| match st.default {
+                    true => catalog.set_default(&st.id),
+                    false => Ok(()),
+                })
+        } else {
+            catalog.add(Status {
+                deleted: false,
+                ..st.clone()
+            })
+        };
+        problems.extend(done.err());
+    }
+    for st in statuses {
+        let done = if st.deleted {
+            catalog.delete(&st.id).map(|_| ())
+        } else if !st.active && Category::parse(&st.id).is_some() {
+            catalog.update(&st.id, None, None, Some(false))
+        } else {
+            Ok(())
+        };
+        problems.extend(done.err());
+    }
+    problems
+}
+
 /// A custom status as a configuration declares or `add_status` adds it.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusDecl {
     /// Status id.
@@ -274,7 +416,7 @@ pub struct StatusDecl {
     /// Agent-facing label.
     pub label: String,
     /// Requester-facing label.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_user_label: Option<String>,
     /// Whether it can be set (default true).
     #[serde(default = "yes")]
@@ -290,10 +432,20 @@ fn yes() -> bool {
 
 impl StatusDecl {
     /// What is wrong with the declaration on its own (its id and labels), every problem.
-    fn problems(&self) -> Vec<String> {
+    /// An account configuration may restate a built-in status (`builtins`), in its own
+    /// category.
+    fn problems(&self, builtins: bool) -> Vec<String> {
         let mut found = Vec::new();
-        if !crate::status::valid_custom_id(&self.id) {
-            found.push(crate::status::bad_custom_id(&self.id));
+        match Category::parse(&self.id) {
+            Some(category) if builtins && category != self.category => found.push(format!(
+                "built-in status `{category}` is in category {category}, not {}",
+                self.category
+            )),
+            Some(_) if builtins => {}
+            _ if !crate::status::valid_custom_id(&self.id) => {
+                found.push(crate::status::bad_custom_id(&self.id));
+            }
+            _ => {}
         }
         if let Err(e) = check_label(&self.id, &self.label, self.end_user_label.as_deref()) {
             found.push(e.message().to_owned());
@@ -301,48 +453,75 @@ impl StatusDecl {
         found
     }
 
-    fn into_status(self) -> Status {
+    fn into_status(self, deleted: bool) -> Status {
         Status {
             id: StatusId::from(self.id.as_str()),
             category: self.category,
             label: self.label,
             end_user_label: self.end_user_label,
-            active: self.active,
+            active: self.active && !deleted,
             default: self.default,
-            deleted: false,
+            deleted,
         }
     }
 }
 
 /// `update_status`: relabel, re-activate or deactivate.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+///
+/// # Example
+/// ```
+/// use caseflow::{ConfigPatch, StatusUpdate};
+/// let patch = ConfigPatch::default()
+///     .update_status(StatusUpdate { active: Some(false), ..StatusUpdate::new("on_hold") });
+/// # let _ = patch;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusUpdate {
     /// Status id.
     pub id: String,
     /// New label.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
     /// New requester-facing label (`null` clears).
-    #[serde(default, deserialize_with = "crate::command::double_option")]
+    #[serde(
+        default,
+        deserialize_with = "crate::command::double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub end_user_label: Option<Option<String>>,
     /// Activate or deactivate.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
 }
 
+impl StatusUpdate {
+    /// An update of this status that changes nothing yet.
+    pub fn new(id: impl Into<String>) -> StatusUpdate {
+        StatusUpdate {
+            id: id.into(),
+            label: None,
+            end_user_label: None,
+            active: None,
+        }
+    }
+}
+
 /// `delete_status`: the status, and where cases holding it go.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StatusDelete {
     /// Status id.
     pub id: String,
     /// A live status of the same category for the cases that hold it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remap_to: Option<String>,
 }
 
 /// A set of configuration keys: a whole account configuration, or a `configure` command.
+///
+/// It serializes to its keys as JSON (a `configure` command's, without `op`), and
+/// deserializes as a `configure` command's keys, with their checks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConfigPatch {
     pub(crate) timezone: Option<Tz>,
@@ -358,6 +537,58 @@ pub struct ConfigPatch {
     pub(crate) delete_status: Option<StatusDelete>,
     /// An account configuration's `rules`, parsed once the catalog is known.
     pub(crate) rules: Option<Value>,
+}
+
+impl Serialize for ConfigPatch {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            timezone: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            auto_close_after_days: Option<u32>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            new_status: Option<NewStatusPolicy>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            automation_interval_minutes: Option<u32>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            groups: Option<&'a Option<Groups>>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            statuses: Vec<StatusOut<'a>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            add_status: Option<StatusOut<'a>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            update_status: Option<&'a StatusUpdate>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            set_default: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            delete_status: Option<&'a StatusDelete>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            rules: Option<&'a Value>,
+        }
+        Out {
+            timezone: self.timezone.map(|tz| tz.name()),
+            auto_close_after_days: self.auto_close_after_days,
+            new_status: self.new_status,
+            automation_interval_minutes: self.automation_interval_minutes,
+            groups: self.groups.as_ref(),
+            statuses: self.statuses.iter().map(StatusOut::from).collect(),
+            add_status: self.add_status.as_ref().map(StatusOut::from),
+            update_status: self.update_status.as_ref(),
+            set_default: self.set_default.as_deref(),
+            delete_status: self.delete_status.as_ref(),
+            rules: self.rules.as_ref(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ConfigPatch {
+    /// Reads a `configure` command's keys (without `op`), with their checks.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ConfigPatch, D::Error> {
+        let value = crate::json::Strict::deserialize(d)?.0;
+        ConfigPatch::parse(&value, PatchKind::Configure).map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -403,9 +634,12 @@ impl ConfigPatch {
                     Ok(())
                 }
                 ("groups", _) => parse_groups(v).map(|g| p.groups = Some(Some(g))),
-                ("statuses", _) => match parse_statuses(v) {
+                ("statuses", _) => match parse_statuses(v, kind) {
                     Ok(list) => {
-                        p.statuses = list.into_iter().map(StatusDecl::into_status).collect();
+                        p.statuses = list
+                            .into_iter()
+                            .map(|(decl, deleted)| decl.into_status(deleted))
+                            .collect();
                         Ok(())
                     }
                     Err(found) => {
@@ -414,9 +648,9 @@ impl ConfigPatch {
                     }
                 },
                 ("add_status", PatchKind::Configure) => typed::<StatusDecl>(v).map(|d| {
-                    let found = d.problems();
+                    let found = d.problems(false);
                     if found.is_empty() {
-                        p.add_status = Some(d.into_status());
+                        p.add_status = Some(d.into_status(false));
                     }
                     problems.extend(found.into_iter().map(|why| format!("add_status: {why}")));
                 }),
@@ -478,6 +712,7 @@ impl ConfigPatch {
     /// Statuses listed under `statuses` are added when new and updated otherwise; then come
     /// `add_status`, `update_status`, `set_default` and `delete_status`, in that order.
     pub(crate) fn applied_to(&self, config: &Config) -> Result<Config, Error> {
+        self.check()?;
         let mut next = config.clone();
         let catalog = &mut next.catalog;
         for s in &self.statuses {
@@ -533,23 +768,37 @@ fn typed<T: DeserializeOwned>(v: &Value) -> Result<T, String> {
 }
 
 /// A `statuses` list, each entry parsed and checked on its own so that every bad entry is
-/// reported; it names each id once (a second entry is no update of the first).
-fn parse_statuses(v: &Value) -> Result<Vec<StatusDecl>, Vec<String>> {
+/// reported; it names each id once (a second entry is no update of the first). An account
+/// configuration's entries may also restate a built-in status and carry `deleted` (a
+/// tombstone); a `configure`'s may not.
+fn parse_statuses(v: &Value, kind: PatchKind) -> Result<Vec<(StatusDecl, bool)>, Vec<String>> {
     let Some(items) = v.as_array() else {
         return Err(vec![typed::<Vec<StatusDecl>>(v).err().unwrap_or_default()]);
     };
+    let account = kind == PatchKind::Account;
     let mut problems = Vec::new();
     let mut list = Vec::with_capacity(items.len());
     let mut seen = BTreeSet::new();
     for (i, item) in items.iter().enumerate() {
-        match typed::<StatusDecl>(item) {
+        let mut item = std::borrow::Cow::Borrowed(item);
+        let mut deleted = false;
+        if let Some(flag) = item.get("deleted").filter(|_| account).cloned() {
+            if let Some(map) = item.to_mut().as_object_mut() {
+                map.remove("deleted");
+            }
+            match flag {
+                Value::Bool(b) => deleted = b,
+                _ => problems.push(format!("entry {}: deleted: must be true or false", i + 1)),
+            }
+        }
+        match typed::<StatusDecl>(&item) {
             Err(why) => problems.push(format!("entry {}: {why}", i + 1)),
             Ok(decl) => {
-                let found = decl.problems();
+                let found = decl.problems(account);
                 if !seen.insert(decl.id.clone()) {
                     problems.push(format!("status `{}` is listed more than once", decl.id));
                 } else if found.is_empty() {
-                    list.push(decl);
+                    list.push((decl, deleted));
                 }
                 problems.extend(found);
             }

@@ -688,8 +688,10 @@ fn parse_actions(v: &Value, kind: RuleKind, catalog: &Catalog) -> Result<Actions
     };
     for (key, v) in map {
         let result: Result<(), String> = match key.as_str() {
+            // A deleted status is still in the catalog (a tombstone): a rule naming one
+            // loads, and its action is rejected when it runs.
             "set_status" => text(v).and_then(|s| match catalog.get(&s) {
-                Some(st) if !st.deleted => {
+                Some(st) => {
                     a.set_status = Some(st.id.clone());
                     Ok(())
                 }

@@ -16,7 +16,7 @@ mod store;
 use std::collections::BTreeSet;
 
 pub use rules::{Explanation, RuleStats};
-pub use snapshot::SNAPSHOT_VERSION;
+pub use snapshot::{RestoreOptions, SNAPSHOT_VERSION};
 
 use crate::case::{Case, CaseId};
 use crate::config::Config;

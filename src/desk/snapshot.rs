@@ -249,6 +249,104 @@ impl RowIn<'_> {
     }
 }
 
+/// How a restore runs: [`Desk::restore_with`], [`Desk::read_snapshot_with`].
+///
+/// # Example
+/// ```
+/// use caseflow::{Config, Desk, RestoreOptions};
+/// let desk = Desk::new(Config::default(), "2026-03-02T09:00:00Z".parse().unwrap());
+/// // Inside an async runtime: parse on the calling thread, spawn none.
+/// let one = RestoreOptions { threads: 1 };
+/// assert_eq!(Desk::restore_with(&desk.snapshot(), one).unwrap(), desk);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestoreOptions {
+    /// How many threads parse and check case lines: 1 spawns none (the calling thread
+    /// does it all); 0 means one per core, at most 8 (the default). The restored desk is
+    /// the same whatever the number.
+    pub threads: usize,
+}
+
+impl RestoreOptions {
+    fn threads(self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .clamp(1, 8),
+            n => n,
+        }
+    }
+}
+
+/// The checksum of a body written in pieces: [`checksum`] of their concatenation.
+struct Checksum {
+    hash: u64,
+    /// Bytes of a word not yet complete, and how many.
+    tail: [u8; 8],
+    held: usize,
+    length: usize,
+}
+
+const CHECKSUM_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn checksum_step(h: u64, word: [u8; 8]) -> u64 {
+    (h ^ u64::from_le_bytes(word))
+        .wrapping_mul(0x0100_0000_01b3)
+        .rotate_left(29)
+}
+
+impl Checksum {
+    fn new() -> Checksum {
+        Checksum {
+            hash: CHECKSUM_START,
+            tail: [0; 8],
+            held: 0,
+            length: 0,
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        if self.held == 0 {
+            return self.hash;
+        }
+        let mut word = [0u8; 8];
+        word[..self.held].copy_from_slice(&self.tail[..self.held]);
+        checksum_step(self.hash, word)
+    }
+}
+
+impl std::io::Write for Checksum {
+    fn write(&mut self, mut bytes: &[u8]) -> std::io::Result<usize> {
+        let n = bytes.len();
+        self.length += n;
+        if self.held > 0 {
+            let take = (8 - self.held).min(bytes.len());
+            self.tail[self.held..self.held + take].copy_from_slice(&bytes[..take]);
+            self.held += take;
+            bytes = &bytes[take..];
+            if self.held < 8 {
+                return Ok(n);
+            }
+            self.hash = checksum_step(self.hash, self.tail);
+            self.held = 0;
+        }
+        let words = bytes.chunks_exact(8);
+        let rest = words.remainder();
+        for w in words {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(w);
+            self.hash = checksum_step(self.hash, word);
+        }
+        self.tail[..rest.len()].copy_from_slice(rest);
+        self.held = rest.len();
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// An FNV-1a-style 64-bit checksum over 8-byte words (the tail zero-padded): enough to
 /// catch a corrupted byte, and eight times fewer steps than byte-wise FNV.
 fn checksum(bytes: &[u8]) -> u64 {
@@ -284,6 +382,49 @@ impl Desk {
     /// assert!(Desk::restore(&text[..text.len() - 1]).is_err());
     /// ```
     pub fn snapshot(&self) -> String {
+        let mut body = Vec::with_capacity(self.cases.len() * 256 + 1024);
+        // Writing into memory cannot fail.
+        let _ = self.write_body(&mut body);
+        let mut text = self.header(body.len(), checksum(&body)).into_bytes();
+        text.append(&mut body);
+        // serde_json writes UTF-8.
+        String::from_utf8(text).unwrap_or_default()
+    }
+
+    /// Writes [`Desk::snapshot`]'s text to `w` without holding it in memory: the body is
+    /// produced twice, once to learn its length and checksum for the header and once to
+    /// write it.
+    ///
+    /// # Errors
+    /// Those of `w`.
+    ///
+    /// # Example
+    /// ```
+    /// use caseflow::{Command, Config, Desk};
+    /// let t = "2026-03-02T09:00:00Z".parse().unwrap();
+    /// let mut desk = Desk::new(Config::default(), t);
+    /// desk.execute(t, &Command::from_json(r#"{"op": "create", "submitter": "r"}"#).unwrap()).unwrap();
+    /// let mut file = Vec::new();
+    /// desk.write_snapshot(&mut file)?;
+    /// assert_eq!(file, desk.snapshot().into_bytes());
+    /// assert_eq!(Desk::read_snapshot(&file[..]).unwrap(), desk);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn write_snapshot(&self, mut w: impl std::io::Write) -> std::io::Result<()> {
+        let mut sum = Checksum::new();
+        self.write_body(&mut sum)?;
+        w.write_all(self.header(sum.length, sum.finish()).as_bytes())?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, w);
+        self.write_body(&mut out)?;
+        std::io::Write::flush(&mut out)
+    }
+
+    fn header(&self, length: usize, sum: u64) -> String {
+        format!("{MAGIC} {SNAPSHOT_VERSION} {length} {sum:016x}\n")
+    }
+
+    /// The body: the configuration and desk state, then one line per case.
+    fn write_body(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         let config = &self.config;
         let mut remote_links = Vec::new();
         for (problem, incidents) in &self.index.incidents {
@@ -321,22 +462,12 @@ impl Desk {
             disabled: self.rule_state.named_disabled(&config.rules),
             cases: self.cases.len(),
         };
-        // Serialising these types into memory cannot fail.
-        let mut body = serde_json::to_vec(&meta).unwrap_or_default();
-        body.reserve(self.cases.len() * 256);
+        serde_json::to_writer(&mut *out, &meta)?;
         for case in self.ids.iter().filter_map(|id| self.cases.get(&id)) {
-            body.push(b'\n');
-            let _ = serde_json::to_writer(&mut body, &row_of(case));
+            out.write_all(b"\n")?;
+            serde_json::to_writer(&mut *out, &row_of(case))?;
         }
-        let header = format!(
-            "{MAGIC} {SNAPSHOT_VERSION} {} {:016x}\n",
-            body.len(),
-            checksum(&body)
-        );
-        let mut text = header.into_bytes();
-        text.append(&mut body);
-        // serde_json writes UTF-8.
-        String::from_utf8(text).unwrap_or_default()
+        Ok(())
     }
 
     /// Restores a desk from [`Desk::snapshot`] text. The result equals the desk that was
@@ -347,6 +478,24 @@ impl Desk {
     /// truncated or corrupted body, or an inconsistent case (as `import` checks it);
     /// `invalid_config` for a bad configuration. Nothing is half-loaded.
     pub fn restore(text: &str) -> Result<Desk, Error> {
+        Desk::restore_with(text, RestoreOptions::default())
+    }
+
+    /// [`Desk::restore`] with the host's choice of threads ([`RestoreOptions`]).
+    ///
+    /// # Errors
+    /// As [`Desk::restore`].
+    ///
+    /// # Example
+    /// ```
+    /// use caseflow::{Config, Desk, RestoreOptions};
+    /// let desk = Desk::new(Config::default(), "2026-03-02T09:00:00Z".parse().unwrap());
+    /// let text = desk.snapshot();
+    /// for threads in [1, 2, 8] {
+    ///     assert_eq!(Desk::restore_with(&text, RestoreOptions { threads }).unwrap(), desk);
+    /// }
+    /// ```
+    pub fn restore_with(text: &str, options: RestoreOptions) -> Result<Desk, Error> {
         let bad = |why: String| Error::input(format!("snapshot: {why}"));
         let (header, body) = text
             .split_once('\n')
@@ -434,32 +583,35 @@ impl Desk {
                 body.cases
             )));
         }
-        // Parsing and checking cases needs only the configuration: it runs on every core,
-        // each thread on a contiguous run of lines; the result does not depend on how many.
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, 8);
+        // Parsing and checking cases needs only the configuration: it runs on the threads
+        // the host allows, each on a contiguous run of lines; the result (and the first
+        // failing line reported) does not depend on how many. One thread spawns none.
+        let threads = options.threads();
         let per_thread = lines.len().div_ceil(threads).max(1);
-        let parsed: Vec<Result<Vec<Case>, Error>> = std::thread::scope(|scope| {
-            let desk = &desk;
-            let workers: Vec<_> = lines
-                .chunks(per_thread)
-                .enumerate()
-                .map(|(k, part)| {
-                    // The first part's vector takes every case, so the others are
-                    // appended to it without moving it.
-                    let room = if k == 0 { lines.len() } else { part.len() };
-                    scope.spawn(move || desk.parse_cases(part, k * per_thread, room))
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| {
-                    w.join()
-                        .unwrap_or_else(|_| Err(bad("a case line crashed its parser".into())))
-                })
-                .collect()
-        });
+        let parsed: Vec<Result<Vec<Case>, Error>> = if threads == 1 {
+            vec![desk.parse_cases(&lines, 0, lines.len())]
+        } else {
+            std::thread::scope(|scope| {
+                let desk = &desk;
+                let workers: Vec<_> = lines
+                    .chunks(per_thread)
+                    .enumerate()
+                    .map(|(k, part)| {
+                        // The first part's vector takes every case, so the others are
+                        // appended to it without moving it.
+                        let room = if k == 0 { lines.len() } else { part.len() };
+                        scope.spawn(move || desk.parse_cases(part, k * per_thread, room))
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| {
+                        w.join()
+                            .unwrap_or_else(|_| Err(bad("a case line crashed its parser".into())))
+                    })
+                    .collect()
+            })
+        };
         let mut parts = parsed
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?
@@ -529,6 +681,53 @@ impl Desk {
         Ok(desk)
     }
 
+    /// Reads a snapshot that [`Desk::write_snapshot`] (or [`Desk::snapshot`]) wrote, as
+    /// [`Desk::restore`] does. The body is read whole before it is checked, since its
+    /// checksum comes first.
+    ///
+    /// # Errors
+    /// As [`Desk::restore`]; a read that fails, or text that is not UTF-8, is
+    /// `invalid_input` naming it.
+    ///
+    /// # Example
+    /// ```
+    /// use caseflow::{Config, Desk};
+    /// let desk = Desk::new(Config::default(), "2026-03-02T09:00:00Z".parse().unwrap());
+    /// let mut file = Vec::new();
+    /// desk.write_snapshot(&mut file).unwrap();
+    /// assert_eq!(Desk::read_snapshot(std::io::Cursor::new(file)).unwrap(), desk);
+    /// ```
+    pub fn read_snapshot(r: impl std::io::BufRead) -> Result<Desk, Error> {
+        Desk::read_snapshot_with(r, RestoreOptions::default())
+    }
+
+    /// [`Desk::read_snapshot`] with the host's choice of threads ([`RestoreOptions`]).
+    ///
+    /// # Errors
+    /// As [`Desk::read_snapshot`].
+    pub fn read_snapshot_with(
+        mut r: impl std::io::BufRead,
+        options: RestoreOptions,
+    ) -> Result<Desk, Error> {
+        use std::io::Read as _;
+        let failed = |e: std::io::Error| Error::input(format!("snapshot: cannot read: {e}"));
+        let mut header = String::new();
+        r.read_line(&mut header).map_err(failed)?;
+        // The header gives the body's length: read that much (and one byte more, to tell
+        // a padded body), so a wrong length is refused without reading on.
+        let length = header
+            .trim_end_matches('\n')
+            .split(' ')
+            .nth(2)
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        let mut text = header;
+        r.take(length.saturating_add(1))
+            .read_to_string(&mut text)
+            .map_err(failed)?;
+        Desk::restore_with(&text, options)
+    }
+
     /// Parses and checks case lines (numbered from `first`) against this desk's
     /// configuration, as `import` checks a view, into a vector with room for `room` cases.
     fn parse_cases(&self, lines: &[&str], first: usize, room: usize) -> Result<Vec<Case>, Error> {
@@ -556,6 +755,23 @@ mod tests {
 
     /// The checksum is part of the format: these values were computed by an independent
     /// byte-wise implementation of its definition (zero-padded 8-byte words).
+    /// The checksum of a body written in pieces of any size is that of the whole body.
+    #[test]
+    fn a_checksum_in_pieces_is_the_whole_one() {
+        use std::io::Write as _;
+        let body: Vec<u8> = (0..200u8).collect();
+        for cut in [1, 3, 7, 8, 9, 64] {
+            for len in [0, 1, 7, 8, 15, 200] {
+                let mut sum = super::Checksum::new();
+                for piece in body[..len].chunks(cut) {
+                    sum.write_all(piece).unwrap();
+                }
+                assert_eq!(sum.finish(), checksum(&body[..len]), "cut {cut}, len {len}");
+                assert_eq!(sum.length, len);
+            }
+        }
+    }
+
     #[test]
     fn checksum_is_stable() {
         assert_eq!(checksum(b""), 0xcbf2_9ce4_8422_2325);

@@ -1,6 +1,8 @@
 //! What resolving a problem does to its incidents (docs/lifecycle.md, Incidents and
 //! problems).
 
+use serde::{Deserialize, Serialize};
+
 use crate::case::{Case, CaseId};
 use crate::command::Command;
 use crate::error::{Error, ErrorCode};
@@ -27,7 +29,26 @@ pub enum Cascade {
 }
 
 /// A command a desk asks its host to execute, on whichever desk owns `command.case()`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// It serializes as `{"at": ..., "command": {...}}`, the command in the JSON of
+/// [`Command::from_json`], so a host can ship it to another shard.
+///
+/// # Example
+/// ```
+/// use caseflow::{Command, FollowOn};
+/// let f = FollowOn {
+///     at: "2026-03-02T09:00:00Z".parse().unwrap(),
+///     command: Command::ResolveByProblem { case: 7, problem: 3 },
+/// };
+/// let json = serde_json::to_string(&f).unwrap();
+/// assert_eq!(
+///     json,
+///     r#"{"at":"2026-03-02T09:00:00Z","command":{"op":"resolve_by_problem","case":7,"problem":3}}"#
+/// );
+/// assert_eq!(serde_json::from_str::<FollowOn>(&json).unwrap(), f);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FollowOn {
     /// The instant to execute it at: that of the step that caused it.
     pub at: Instant,
