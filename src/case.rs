@@ -1,14 +1,13 @@
 //! The case: its fields, their value types, and the input checks every field shares.
 //!
 //! A [`Case`] has getters and no setters: it changes only by folding events into it
-//! ([`Case::apply`]), and events come only from the desk's decisions.
+//! (the desk's fold), and events come only from the desk's decisions.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::event::EventKind;
 use crate::status::{Category, StatusId};
 use crate::time::{Date, Instant};
 
@@ -288,82 +287,6 @@ impl Case {
     pub(crate) fn refresh_due_at(&mut self, zone: chrono_tz::Tz) {
         if !self.closed {
             self.due_at = self.due_date.map(|d| d.noon_in(zone));
-        }
-    }
-
-    /// Folds one event into the case. No decision is taken here: every business rule was
-    /// applied when the event was decided, so replaying events rebuilds the case exactly.
-    /// `due_at` is derived by the desk, which knows the time zone.
-    pub(crate) fn apply(&mut self, at: Instant, version: u64, kind: &EventKind) {
-        if !kind.changes_case() {
-            return;
-        }
-        self.version = version;
-        self.updated_at = at;
-        match kind {
-            EventKind::StatusChanged {
-                to,
-                from_category,
-                to_category,
-                ..
-            } => {
-                self.status.clone_from(to);
-                self.category = *to_category;
-                self.status_changed_at = at;
-                if from_category != to_category {
-                    self.category_changed_at = at;
-                    if *to_category == Category::Resolved {
-                        self.resolved_at = Some(at);
-                    } else if *from_category == Category::Resolved {
-                        self.resolved_at = None;
-                        // The lifecycle refuses a reopen past u32::MAX (`check_reopen`).
-                        self.reopens = self.reopens.saturating_add(1);
-                    }
-                }
-            }
-            EventKind::Closed { .. } => {
-                self.closed = true;
-                self.closed_at = Some(at);
-            }
-            EventKind::AssigneeChanged { to, .. } => {
-                self.assignee = to.as_deref().map(Name::from);
-                self.assigned_at = to.as_ref().map(|_| at);
-            }
-            EventKind::GroupChanged { to, .. } => self.group = to.as_deref().map(Name::from),
-            EventKind::PriorityChanged { to, .. } => self.priority = *to,
-            EventKind::TypeChanged { to, .. } => self.case_type = *to,
-            EventKind::SubjectChanged { to, .. } => self.subject.clone_from(to),
-            EventKind::DueDateChanged { to, .. } => {
-                self.due_date = *to;
-                self.overdue = false;
-            }
-            EventKind::TagsChanged { added, removed } => {
-                for t in removed {
-                    self.tags.remove(t);
-                }
-                for t in added {
-                    self.tags.insert(t.clone());
-                }
-            }
-            EventKind::Linked { problem } => self.problem = Some(*problem),
-            EventKind::Unlinked { .. } => self.problem = None,
-            EventKind::RequesterReplied {} => self.replied_at = Some(at),
-            EventKind::Deleted {} => self.deleted = true,
-            EventKind::Restored {} => self.deleted = false,
-            EventKind::TaskOverdue { .. } => self.overdue = true,
-            EventKind::Created { .. }
-            | EventKind::Imported { .. }
-            | EventKind::ConfigChanged { .. }
-            | EventKind::RulesReplaced { .. }
-            | EventKind::RuleFired { .. }
-            | EventKind::RuleFailed { .. }
-            | EventKind::RuleDisabled { .. }
-            | EventKind::Notification { .. }
-            | EventKind::RemoteLinked { .. }
-            | EventKind::RemoteUnlinked { .. }
-            | EventKind::FollowOn { .. }
-            | EventKind::FollowOnsTaken { .. }
-            | EventKind::Purged {} => {}
         }
     }
 }

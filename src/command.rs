@@ -198,44 +198,44 @@ pub struct Update {
     pub status: Option<String>,
     #[serde(
         default,
-        deserialize_with = "double_option",
+        deserialize_with = "crate::json::double_option",
         skip_serializing_if = "Option::is_none"
     )]
     pub priority: Option<Option<Priority>>,
     #[serde(
         default,
         rename = "type",
-        deserialize_with = "double_option",
+        deserialize_with = "crate::json::double_option",
         skip_serializing_if = "Option::is_none"
     )]
     pub case_type: Option<Option<CaseType>>,
     #[serde(
         default,
-        deserialize_with = "double_option",
+        deserialize_with = "crate::json::double_option",
         skip_serializing_if = "Option::is_none"
     )]
     pub subject: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "double_option",
+        deserialize_with = "crate::json::double_option",
         skip_serializing_if = "Option::is_none"
     )]
     pub assignee: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "double_option",
+        deserialize_with = "crate::json::double_option",
         skip_serializing_if = "Option::is_none"
     )]
     pub group: Option<Option<String>>,
     #[serde(
         default,
-        deserialize_with = "double_option",
+        deserialize_with = "crate::json::double_option",
         skip_serializing_if = "Option::is_none"
     )]
     pub problem: Option<Option<CaseId>>,
     #[serde(
         default,
-        deserialize_with = "double_option",
+        deserialize_with = "crate::json::double_option",
         skip_serializing_if = "Option::is_none"
     )]
     pub due_date: Option<Option<Date>>,
@@ -243,15 +243,6 @@ pub struct Update {
     pub add_tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub remove_tags: Vec<String>,
-}
-
-/// Tells a present `null` (`Some(None)`) from an absent key (`None`).
-pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A key that may be absent but not `null`.

@@ -1,13 +1,11 @@
 //! Events: what a step changed, in the JSON shape of docs/events-and-errors.md.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Case, CaseId, CaseType, Priority};
-use crate::config::{NewStatusPolicy, RuleKind};
+use crate::config::{ConfigChanges, RuleKind};
 use crate::error::ErrorCode;
-use crate::status::{Category, Status, StatusId};
+use crate::status::{Category, StatusId};
 use crate::time::{Date, Instant};
 
 /// One event: what changed, on which case, when, and its place in the desk's sequence.
@@ -61,45 +59,6 @@ pub enum CloseCause {
     AutoClose,
     /// An automation closed it.
     Rule,
-}
-
-/// The group directory: group -> member agents.
-pub type Groups = BTreeMap<String, BTreeSet<String>>;
-
-/// The configuration keys a `config_changed` event reports, each with its new value.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigChanges {
-    /// The new IANA time zone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timezone: Option<String>,
-    /// The new auto-close period, in days.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_close_after_days: Option<u32>,
-    /// The new `new_status` policy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new_status: Option<NewStatusPolicy>,
-    /// The new automation interval.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub automation_interval_minutes: Option<u32>,
-    /// The new group directory (the whole of it); `Some(None)` (JSON `null`) when it was
-    /// removed.
-    #[serde(
-        default,
-        deserialize_with = "crate::command::double_option",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub groups: Option<Option<Groups>>,
-    /// The whole status catalog after the change, tombstones included.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub statuses: Option<Vec<Status>>,
-}
-
-impl ConfigChanges {
-    /// Whether nothing changed.
-    pub fn is_empty(&self) -> bool {
-        *self == ConfigChanges::default()
-    }
 }
 
 /// What an event says happened. JSON tags it as `type`.

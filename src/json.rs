@@ -91,6 +91,16 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
+/// Tells a present `null` (`Some(None)`) from an absent key (`None`), for serde's
+/// `deserialize_with`.
+pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,13 +64,13 @@ pub use case::{
 };
 pub use command::{Command, Create, Import, Update};
 pub use config::{
-    Config, ConfigBuilder, ConfigPatch, DEFAULT_AUTO_CLOSE_DAYS, DEFAULT_AUTOMATION_INTERVAL,
-    Field, MAX_RULE_NAME_CHARS, NewStatusPolicy, Rule, RuleKind, Rules, StatusDecl, StatusDelete,
-    StatusUpdate,
+    Config, ConfigBuilder, ConfigChanges, ConfigPatch, DEFAULT_AUTO_CLOSE_DAYS,
+    DEFAULT_AUTOMATION_INTERVAL, Field, Groups, MAX_RULE_NAME_CHARS, NewStatusPolicy, Rule,
+    RuleKind, Rules, StatusDecl, StatusDelete, StatusUpdate,
 };
 pub use desk::{Desk, Explanation, Query, Rejection, RestoreOptions, RuleStats, SNAPSHOT_VERSION};
 pub use error::{Error, ErrorCode};
-pub use event::{CloseCause, ConfigChanges, Event, EventKind, Groups, StatusCause};
+pub use event::{CloseCause, Event, EventKind, StatusCause};
 pub use lifecycle::{Cascade, FollowOn};
 pub use rules::MAX_AUTOMATION_FIRINGS;
 pub use scenario::{

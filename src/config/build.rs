@@ -3,9 +3,9 @@
 
 use serde_json::{Map, Value};
 
+use super::Groups;
 use super::{Config, ConfigPatch, NewStatusPolicy, StatusDecl, StatusDelete, StatusUpdate};
 use crate::error::Error;
-use crate::event::Groups;
 use crate::status::Category;
 
 /// An account configuration under construction: [`Config::builder`], then setters, then

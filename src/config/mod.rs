@@ -18,7 +18,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::error::Error;
-use crate::event::{ConfigChanges, Groups};
 use crate::status::{Catalog, Category, Status, StatusId, check_label};
 
 /// How the `new` category relates to assignment (docs/lifecycle.md, New and assignment).
@@ -486,7 +485,7 @@ pub struct StatusUpdate {
     /// New requester-facing label (`null` clears).
     #[serde(
         default,
-        deserialize_with = "crate::command::double_option",
+        deserialize_with = "crate::json::double_option",
         skip_serializing_if = "Option::is_none"
     )]
     pub end_user_label: Option<Option<String>>,
@@ -835,6 +834,45 @@ fn parse_groups(v: &Value) -> Result<Groups, String> {
         out.insert(group, members.into_iter().collect());
     }
     Ok(out)
+}
+
+/// The group directory: group -> member agents.
+pub type Groups = BTreeMap<String, BTreeSet<String>>;
+
+/// The configuration keys a `config_changed` event reports, each with its new value.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigChanges {
+    /// The new IANA time zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// The new auto-close period, in days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_close_after_days: Option<u32>,
+    /// The new `new_status` policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_status: Option<NewStatusPolicy>,
+    /// The new automation interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automation_interval_minutes: Option<u32>,
+    /// The new group directory (the whole of it); `Some(None)` (JSON `null`) when it was
+    /// removed.
+    #[serde(
+        default,
+        deserialize_with = "crate::json::double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub groups: Option<Option<Groups>>,
+    /// The whole status catalog after the change, tombstones included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statuses: Option<Vec<Status>>,
+}
+
+impl ConfigChanges {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        *self == ConfigChanges::default()
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! Folding events into the desk: the fold, the deadline upkeep after it, and `replay`.
 //!
 //! The fold takes no decision and cannot fail: it sets fields from the event, derives
-//! what is derived (through `Case::apply`, and `due_at` from the time zone) and keeps the
+//! what is derived (through `fold_case`, and `due_at` from the time zone) and keeps the
 //! indexes in step. Which deadlines a case then waits for is the lifecycle's policy
 //! (`lifecycle::deadlines::wanted`), asked after every event. Events reach the fold
 //! decided by the lifecycle, or checked by `replay` first.
 
-use crate::case::{Case, CaseId};
+use crate::case::{Case, CaseId, Name};
 use crate::command::Command;
 use crate::config::Config;
 use crate::error::Error;
@@ -18,6 +18,18 @@ use crate::status::{Catalog, Category};
 use crate::time::Instant;
 
 use super::Desk;
+
+/// A step may happen at `at` only when every deadline it can arm (an auto-close at most
+/// 28 days later; due instants are bounded by their dates) is representable.
+pub(crate) fn check_step_instant(at: Instant) -> Result<(), Error> {
+    let latest = Instant::latest_step();
+    if at > latest {
+        return Err(Error::input(format!(
+            "{at} is after {latest}, the latest instant a desk takes: a deadline armed then (an auto-close up to 28 days later) could not be represented"
+        )));
+    }
+    Ok(())
+}
 
 impl Desk {
     /// Rebuilds a desk from its configuration at start, its start instant and every event
@@ -74,7 +86,7 @@ impl Desk {
                 self.seq
             )));
         }
-        super::step::check_step_instant(event.at)?;
+        check_step_instant(event.at)?;
         self.check_time(event.at)?;
         if let Some(block) = self.last.0.filter(|b| b.pending) {
             let follows = event.case == Some(block.case)
@@ -395,7 +407,7 @@ impl Desk {
                     EventKind::Unlinked { problem } => self.index.unlink(*problem, id),
                     _ => {}
                 }
-                case.apply(at, version, kind);
+                fold_case(case, at, version, kind);
                 match kind {
                     EventKind::Restored {} => {
                         self.index.add(case);
@@ -665,4 +677,80 @@ fn check_fits(event: &Event, case: &Case, catalog: &Catalog, block: &Block) -> R
         _ => {}
     }
     Ok(())
+}
+
+/// Folds one event into the case. No decision is taken here: every business rule was
+/// applied when the event was decided, so replaying events rebuilds the case exactly.
+/// `due_at` is derived by the desk, which knows the time zone.
+fn fold_case(case: &mut Case, at: Instant, version: u64, kind: &EventKind) {
+    if !kind.changes_case() {
+        return;
+    }
+    case.version = version;
+    case.updated_at = at;
+    match kind {
+        EventKind::StatusChanged {
+            to,
+            from_category,
+            to_category,
+            ..
+        } => {
+            case.status.clone_from(to);
+            case.category = *to_category;
+            case.status_changed_at = at;
+            if from_category != to_category {
+                case.category_changed_at = at;
+                if *to_category == Category::Resolved {
+                    case.resolved_at = Some(at);
+                } else if *from_category == Category::Resolved {
+                    case.resolved_at = None;
+                    // The lifecycle refuses a reopen past u32::MAX (`check_reopen`).
+                    case.reopens = case.reopens.saturating_add(1);
+                }
+            }
+        }
+        EventKind::Closed { .. } => {
+            case.closed = true;
+            case.closed_at = Some(at);
+        }
+        EventKind::AssigneeChanged { to, .. } => {
+            case.assignee = to.as_deref().map(Name::from);
+            case.assigned_at = to.as_ref().map(|_| at);
+        }
+        EventKind::GroupChanged { to, .. } => case.group = to.as_deref().map(Name::from),
+        EventKind::PriorityChanged { to, .. } => case.priority = *to,
+        EventKind::TypeChanged { to, .. } => case.case_type = *to,
+        EventKind::SubjectChanged { to, .. } => case.subject.clone_from(to),
+        EventKind::DueDateChanged { to, .. } => {
+            case.due_date = *to;
+            case.overdue = false;
+        }
+        EventKind::TagsChanged { added, removed } => {
+            for t in removed {
+                case.tags.remove(t);
+            }
+            for t in added {
+                case.tags.insert(t.clone());
+            }
+        }
+        EventKind::Linked { problem } => case.problem = Some(*problem),
+        EventKind::Unlinked { .. } => case.problem = None,
+        EventKind::RequesterReplied {} => case.replied_at = Some(at),
+        EventKind::Deleted {} => case.deleted = true,
+        EventKind::Restored {} => case.deleted = false,
+        EventKind::TaskOverdue { .. } => case.overdue = true,
+        EventKind::Created { .. }
+        | EventKind::Imported { .. }
+        | EventKind::ConfigChanged { .. }
+        | EventKind::RulesReplaced { .. }
+        | EventKind::RuleFired { .. }
+        | EventKind::RuleFailed { .. }
+        | EventKind::RuleDisabled { .. }
+        | EventKind::Notification { .. }
+        | EventKind::RemoteLinked { .. }
+        | EventKind::RemoteUnlinked { .. }
+        | EventKind::FollowOn { .. }
+        | EventKind::FollowOnsTaken { .. }
+        | EventKind::Purged {} => {}
+    }
 }

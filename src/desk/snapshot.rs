@@ -19,10 +19,10 @@ use super::rules::RuleState;
 use super::store::CaseStore;
 use crate::case::{Case, CaseId, CaseType, Channel, MAX_COUNTER, Name, Priority, Tags};
 use crate::command::{Command, Derived};
+use crate::config::Groups;
 use crate::config::{Config, NewStatusPolicy, Rules};
 use crate::desk::Desk;
 use crate::error::Error;
-use crate::event::Groups;
 use crate::lifecycle::{self, Cascade, FollowOn};
 use crate::status::{Catalog, Category, Status, StatusId};
 use crate::time::{Date, Instant};
@@ -528,7 +528,7 @@ impl Desk {
         let meta = lines.next().unwrap_or_default();
         let body: Meta = serde_json::from_str(meta).map_err(|e| bad(format!("body: {e}")))?;
 
-        super::step::check_step_instant(body.now)
+        super::fold::check_step_instant(body.now)
             .map_err(|e| bad(format!("now: {}", e.message())))?;
         if body.seq > MAX_COUNTER {
             return Err(bad(format!(

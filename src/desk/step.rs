@@ -48,18 +48,6 @@ pub(crate) struct Touch {
 /// by a cascade) is dropped, so that clearing it stays cheap.
 const TOUCHED_KEPT: usize = 64;
 
-/// A step may happen at `at` only when every deadline it can arm (an auto-close at most
-/// 28 days later; due instants are bounded by their dates) is representable.
-pub(crate) fn check_step_instant(at: Instant) -> Result<(), Error> {
-    let latest = Instant::latest_step();
-    if at > latest {
-        return Err(Error::input(format!(
-            "{at} is after {latest}, the latest instant a desk takes: a deadline armed then (an auto-close up to 28 days later) could not be represented"
-        )));
-    }
-    Ok(())
-}
-
 impl Desk {
     /// Runs everything due at or before `at`, in time order, and moves the desk's time to
     /// `at`.
@@ -68,7 +56,7 @@ impl Desk {
     /// `invalid_input` when `at` is after [`Instant::latest_step`]; `stale_time` when it
     /// is earlier than the desk's time.
     pub fn advance_to(&mut self, at: Instant) -> Result<Vec<Event>, Error> {
-        check_step_instant(at)?;
+        super::fold::check_step_instant(at)?;
         self.check_time(at)?;
         let mut events = Vec::new();
         self.run_due(at, &mut events);
@@ -90,7 +78,7 @@ impl Desk {
     pub fn execute(&mut self, at: Instant, command: &Command) -> Result<Vec<Event>, Rejection> {
         let reject = |error, events| Rejection { error, events };
         // An instant whose deadlines could not be represented changes nothing.
-        check_step_instant(at).map_err(|error| reject(error, Vec::new()))?;
+        super::fold::check_step_instant(at).map_err(|error| reject(error, Vec::new()))?;
         let input = match check_input(command, self.cascade_mode) {
             Ok(input) => input,
             Err(error) => {
