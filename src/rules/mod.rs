@@ -313,3 +313,85 @@ pub(crate) fn evaluate(state: &impl State, rule: &Rule, case: &Case) -> Outcome 
         notifications,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::{CaseType, Channel, Priority};
+    use crate::config::RuleKind;
+    use crate::status::Catalog;
+    use crate::time::Date;
+
+    fn case() -> Case {
+        let open = Catalog::default().default_status(Category::Open).clone();
+        let at: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+        Case::new(7, at, &open, "r".into(), "r".into())
+    }
+
+    /// Every field compares equal with itself and unequal once it changes, so `changed`
+    /// guards see each field.
+    #[test]
+    fn each_field_compares_in_place() {
+        let a = case();
+        let later: Instant = "2026-03-03T09:00:00Z".parse().unwrap();
+        let resolved = Catalog::default()
+            .default_status(Category::Resolved)
+            .clone();
+        for field in Field::ALL {
+            assert!(same(field, &a, &a), "{}", field.as_str());
+            let mut b = a.clone();
+            match field {
+                Field::Id => b.id = 8,
+                Field::Type => b.case_type = Some(CaseType::Task),
+                Field::Subject => b.subject = Some("x".into()),
+                Field::Priority => b.priority = Some(Priority::High),
+                Field::Status => b.status = resolved.id.clone(),
+                Field::Category => b.category = Category::Resolved,
+                Field::Closed => b.closed = true,
+                Field::Requester => b.requester = "q".into(),
+                Field::Submitter => b.submitter = "s".into(),
+                Field::Assignee => b.assignee = Some("bob".into()),
+                Field::Group => b.group = Some("g".into()),
+                Field::Problem => b.problem = Some(1),
+                Field::DueDate => b.due_date = Date::from_ymd(2026, 3, 10),
+                Field::DueAt => b.due_at = Some(later),
+                Field::Tags => b.tags = ["vip".to_owned()].into_iter().collect(),
+                Field::Channel => b.channel = Channel::Email,
+                Field::FollowUpOf => b.follow_up_of = Some(1),
+                Field::Reopens => b.reopens = 1,
+                Field::CreatedAt => b.created_at = later,
+                Field::UpdatedAt => b.updated_at = later,
+                Field::StatusChangedAt => b.status_changed_at = later,
+                Field::CategoryChangedAt => b.category_changed_at = later,
+                Field::AssignedAt => b.assigned_at = Some(later),
+                Field::ResolvedAt => b.resolved_at = Some(later),
+                Field::RepliedAt => b.replied_at = Some(later),
+                Field::ClosedAt => b.closed_at = Some(later),
+                Field::Overdue => b.overdue = true,
+                Field::Deleted => b.deleted = true,
+                Field::Version => b.version = 2,
+            }
+            assert!(!same(field, &a, &b), "{}", field.as_str());
+            assert_ne!(
+                field_value(&a, field),
+                field_value(&b, field),
+                "{}",
+                field.as_str()
+            );
+        }
+        assert_eq!(RuleKind::Trigger.as_str(), "trigger");
+        assert_eq!(RuleKind::Automation.as_str(), "automation");
+    }
+
+    #[test]
+    fn sweeps_fall_on_multiples_of_the_interval() {
+        let t: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+        let at = |s: &str| Some(s.parse::<Instant>().unwrap());
+        assert_eq!(sweep_after(t, 60), at("2026-03-02T10:00:00Z"));
+        assert_eq!(
+            sweep_after(t.plus_seconds(1), 45),
+            at("2026-03-02T09:45:00Z")
+        );
+        assert_eq!(sweep_after(t, 7), at("2026-03-02T09:07:00Z")); // 09:00 is a multiple of 7 minutes
+    }
+}
