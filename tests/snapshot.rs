@@ -651,3 +651,23 @@ fn broken_snapshots_are_refused_the_same_way_by_every_reader() {
         .to_string();
     assert!(err.contains("padded"), "{err}");
 }
+
+/// An event about a case that names no case, or no version, is refused by its `seq`.
+#[test]
+fn replay_refuses_a_case_event_without_its_case_or_version() {
+    let (_, log) = busy_desk();
+    let start = t("2026-03-02T08:00:00Z");
+    let at = log
+        .iter()
+        .position(|e| e.kind.name() == "status_changed")
+        .unwrap();
+    let mut orphan = log[..=at].to_vec();
+    orphan[at].case = None;
+    let err = Desk::replay(Config::default(), start, &orphan).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
+    assert!(err.message().contains(&format!("event {} names no case", at + 1)), "{}", err.message());
+    let mut unversioned = log[..=at].to_vec();
+    unversioned[at].version = None;
+    let err = Desk::replay(Config::default(), start, &unversioned).unwrap_err();
+    assert!(err.message().contains("carries no version"), "{}", err.message());
+}
