@@ -46,6 +46,8 @@ const LONGEST_PERIOD_DAYS: i64 = 28;
 const MIN_SECONDS: i64 = -62_167_219_200;
 /// The latest instant the engine accepts: 9999-12-31T23:59:59Z.
 const MAX_SECONDS: i64 = 253_402_300_799;
+/// The seconds of [`Instant::latest_step`].
+const LATEST_STEP_SECONDS: i64 = MAX_SECONDS - LONGEST_PERIOD_DAYS * SECONDS_PER_DAY;
 
 impl Instant {
     /// The instant `seconds` after the Unix epoch, or `None` outside the years 0000-9999.
@@ -69,7 +71,13 @@ impl Instant {
     /// assert_eq!(caseflow::Instant::latest_step().to_string(), "9999-12-03T23:59:59Z");
     /// ```
     pub fn latest_step() -> Instant {
-        Instant::clamped(MAX_SECONDS - LONGEST_PERIOD_DAYS * SECONDS_PER_DAY)
+        Instant::clamped(LATEST_STEP_SECONDS)
+    }
+
+    /// Whether this instant is after [`Instant::latest_step`] (one comparison: a desk asks
+    /// on every step).
+    pub(crate) fn after_latest_step(self) -> bool {
+        self.unix_seconds() > LATEST_STEP_SECONDS
     }
 
     /// This instant plus `seconds` (which may be negative), saturating at the accepted range.

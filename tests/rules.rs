@@ -445,7 +445,8 @@ fn a_rule_naming_a_deleted_status_survives_export_and_restore() {
 #[test]
 fn sweeps_wait_only_for_enabled_automations() {
     let trigger = json!({"name": "t", "kind": "trigger", "then": {"add_tags": ["x"]}});
-    let idle = json!({"name": "a", "kind": "automation", "enabled": false, "then": {"add_tags": ["y"]}});
+    let idle =
+        json!({"name": "a", "kind": "automation", "enabled": false, "then": {"add_tags": ["y"]}});
     let active = json!({"name": "b", "kind": "automation", "then": {"add_tags": ["z"]}});
     let desk = |rules: Value| {
         let config = Config::from_value(&json!({"rules": rules})).unwrap();
@@ -453,7 +454,10 @@ fn sweeps_wait_only_for_enabled_automations() {
         Desk::new(config, t("2026-03-02T08:30:00Z"))
     };
     assert_eq!(desk(json!([trigger.clone()])).next_deadline(), None);
-    assert_eq!(desk(json!([trigger.clone(), idle.clone()])).next_deadline(), None);
+    assert_eq!(
+        desk(json!([trigger.clone(), idle.clone()])).next_deadline(),
+        None
+    );
     assert_eq!(
         desk(json!([trigger, idle, active])).next_deadline(),
         Some(t("2026-03-02T09:00:00Z"))
@@ -468,13 +472,24 @@ fn braces_that_name_no_field_are_text() {
         "then": {"notify": {"target": "t", "message": "a {} b {id c {id} {Id} {"}}}]}))
     .unwrap();
     let mut desk = Desk::new(config, t("2026-03-02T08:30:00Z"));
-    let events = run(&mut desk, "2026-03-02T09:00:00Z", json!({"op": "create", "id": 4, "submitter": "r"}));
-    let note = events.iter().find(|e| e.kind.name() == "notification").unwrap();
+    let events = run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "create", "id": 4, "submitter": "r"}),
+    );
+    let note = events
+        .iter()
+        .find(|e| e.kind.name() == "notification")
+        .unwrap();
     assert_eq!(note.to_json()["message"], "a {} b {id c 4 {Id} {");
     let bad = Config::from_value(&json!({"rules": [{"name": "n", "kind": "trigger",
         "then": {"notify": {"target": "t", "message": "{colour}"}}}]}))
     .unwrap_err();
-    assert!(bad.message().contains("`{colour}` names no field"), "{}", bad.message());
+    assert!(
+        bad.message().contains("`{colour}` names no field"),
+        "{}",
+        bad.message()
+    );
 }
 
 /// A disabled rule is explained as such, whatever its guard.
@@ -484,14 +499,36 @@ fn explain_says_a_rule_is_disabled() {
         "enabled": false, "when": {"priority": ["urgent"]}, "then": {"add_tags": ["x"]}}]}))
     .unwrap();
     let mut desk = Desk::new(config, t("2026-03-02T08:30:00Z"));
-    run(&mut desk, "2026-03-02T09:00:00Z", json!({"op": "create", "id": 1, "submitter": "r"}));
-    assert_eq!(desk.explain(1, "off", t("2026-03-02T10:00:00Z")).unwrap(), Explanation::Disabled);
-    run(&mut desk, "2026-03-02T09:00:00Z", json!({"op": "delete", "case": 1}));
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "create", "id": 1, "submitter": "r"}),
+    );
+    assert_eq!(
+        desk.explain(1, "off", t("2026-03-02T10:00:00Z")).unwrap(),
+        Explanation::Disabled
+    );
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "delete", "case": 1}),
+    );
     let config = Config::from_value(&json!({"rules": [{"name": "on", "kind": "automation",
         "then": {"add_tags": ["x"]}}]}))
     .unwrap();
     let mut other = Desk::new(config, t("2026-03-02T08:30:00Z"));
-    run(&mut other, "2026-03-02T09:00:00Z", json!({"op": "create", "id": 1, "submitter": "r"}));
-    run(&mut other, "2026-03-02T09:00:00Z", json!({"op": "delete", "case": 1}));
-    assert_eq!(other.explain(1, "on", t("2026-03-02T09:00:00Z")).unwrap(), Explanation::NotEligible);
+    run(
+        &mut other,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "create", "id": 1, "submitter": "r"}),
+    );
+    run(
+        &mut other,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "delete", "case": 1}),
+    );
+    assert_eq!(
+        other.explain(1, "on", t("2026-03-02T09:00:00Z")).unwrap(),
+        Explanation::NotEligible
+    );
 }

@@ -665,9 +665,18 @@ fn replay_refuses_a_case_event_without_its_case_or_version() {
     orphan[at].case = None;
     let err = Desk::replay(Config::default(), start, &orphan).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidInput);
-    assert!(err.message().contains(&format!("event {} names no case", at + 1)), "{}", err.message());
+    assert!(
+        err.message()
+            .contains(&format!("event {} names no case", at + 1)),
+        "{}",
+        err.message()
+    );
     let mut unversioned = log[..=at].to_vec();
     unversioned[at].version = None;
     let err = Desk::replay(Config::default(), start, &unversioned).unwrap_err();
-    assert!(err.message().contains("carries no version"), "{}", err.message());
+    assert!(
+        err.message().contains("carries no version"),
+        "{}",
+        err.message()
+    );
 }

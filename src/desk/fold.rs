@@ -22,8 +22,8 @@ use super::Desk;
 /// A step may happen at `at` only when every deadline it can arm (an auto-close at most
 /// 28 days later; due instants are bounded by their dates) is representable.
 pub(crate) fn check_step_instant(at: Instant) -> Result<(), Error> {
-    let latest = Instant::latest_step();
-    if at > latest {
+    if at.after_latest_step() {
+        let latest = Instant::latest_step();
         return Err(Error::input(format!(
             "{at} is after {latest}, the latest instant a desk takes: a deadline armed then (an auto-close up to 28 days later) could not be represented"
         )));

@@ -164,12 +164,14 @@ impl Desk {
 
     /// One step at `at`: the decision's changes, then the work they cause.
     pub(crate) fn run_step(&mut self, at: Instant, decision: Decision, out: &mut Vec<Event>) {
+        // Without triggers nothing is queued for the changed cases (no allocation).
+        let triggers = decision.triggers && self.config.rules.has(crate::config::RuleKind::Trigger);
         out.reserve(decision.changes.len());
         let mut work = VecDeque::new();
         for change in decision.changes {
             let case = change.case;
             self.commit(at, change, out);
-            if decision.triggers
+            if triggers
                 && let Some(id) = case
                 && !work
                     .iter()

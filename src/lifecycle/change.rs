@@ -101,18 +101,16 @@ pub(crate) fn edit(
     if let Some(p) = new_problem.filter(|p| Some(*p) != case.problem) {
         check_link_target(state, case.id, p)?;
     }
-    let added: Vec<String> = edit
-        .add_tags
-        .iter()
-        .filter(|t| !case.tags.contains(t))
-        .cloned()
-        .collect();
-    let removed: Vec<String> = edit
-        .remove_tags
-        .iter()
-        .filter(|t| case.tags.contains(t))
-        .cloned()
-        .collect();
+    // Most edits name no tags: nothing to filter.
+    let tags_where = |tags: &Tags, present: bool| -> Vec<String> {
+        if tags.len() == 0 {
+            return Vec::new();
+        }
+        let keep = |t: &&String| case.tags.contains(t) == present;
+        tags.iter().filter(keep).cloned().collect()
+    };
+    let added = tags_where(edit.add_tags, false);
+    let removed = tags_where(edit.remove_tags, true);
     check_tag_count(case.tags.len() + added.len() - removed.len())?;
 
     // The status: as named (even when unchanged, it is kept), or moved by assignment.
