@@ -299,9 +299,16 @@ impl Desk {
                 continue; // recorded by `link_remote_incident`: held by another desk
             };
             if let Some(kind) = lifecycle::resolve_by_problem(incident, problem, &resolved) {
+                // Nothing later in the step touches this incident again (a rule changes
+                // only its own case), so unless the step touched it before, it leaves the
+                // step map after its triggers: the map stays small however many there are.
+                let fresh = !self.touched.contains_key(&id);
                 let version = Some(self.step_version(id));
                 self.emit(at, Some(id), version, kind, out);
                 self.run_triggers(at, id, work, out);
+                if fresh {
+                    self.touched.remove(&id);
+                }
             }
         }
     }
