@@ -61,7 +61,6 @@ pub(crate) enum Source<'a> {
     /// A host's command: an agent's `update`, a requester's reply, a `configure`.
     Agent,
     /// An automation rule, by name.
-    #[allow(dead_code)] // The rule engine (docs/rules.md) is the next step.
     Rule(&'a str),
     /// The cascade of this resolved problem (docs/lifecycle.md, Incidents and problems).
     Cascade(CaseId),
