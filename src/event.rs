@@ -14,11 +14,13 @@ pub struct Event {
     /// What happened, with its own fields (`type` in JSON).
     #[serde(flatten)]
     pub kind: EventKind,
-    /// The case, or none for `config_changed`.
+    /// The case, or none for the desk's own events (`config_changed`, `rules_replaced`,
+    /// `follow_ons_taken`).
     pub case: Option<CaseId>,
     /// The instant the change took effect.
     pub at: Instant,
-    /// The case's version after the change; none for `config_changed`.
+    /// The case's version after the change (a rule's report carries it unchanged); none
+    /// for the desk's own events.
     pub version: Option<u64>,
     /// Desk-wide sequence number, +1 per event, starting at 1.
     pub seq: u64,
