@@ -223,15 +223,7 @@ impl Config {
             1440,
         )?;
         if let Some(Some(groups)) = &changes.groups {
-            for (group, members) in groups {
-                crate::case::check_name("group", group)
-                    .and_then(|()| {
-                        members
-                            .iter()
-                            .try_for_each(|m| crate::case::check_name("agent", m))
-                    })
-                    .map_err(|e| Error::config(format!("groups: {}", e.message())))?;
-            }
+            check_groups(groups)?;
         }
         let catalog = match &changes.statuses {
             Some(statuses) => Some(Catalog::from_statuses(statuses.clone())?),
@@ -873,6 +865,21 @@ impl ConfigChanges {
     pub fn is_empty(&self) -> bool {
         *self == ConfigChanges::default()
     }
+}
+
+/// Checks a group directory's names, as a configuration's `groups` are checked: for a
+/// directory that arrives already parsed (a replayed `config_changed`, a snapshot).
+pub(crate) fn check_groups(groups: &Groups) -> Result<(), Error> {
+    for (group, members) in groups {
+        crate::case::check_name("group", group)
+            .and_then(|()| {
+                members
+                    .iter()
+                    .try_for_each(|m| crate::case::check_name("agent", m))
+            })
+            .map_err(|e| Error::config(format!("groups: {}", e.message())))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -543,15 +543,7 @@ impl Desk {
             "automation_interval_minutes": body.automation_interval_minutes,
         }))?;
         if let Some(groups) = &body.groups {
-            for (group, members) in groups {
-                crate::case::check_name("group", group)
-                    .and_then(|()| {
-                        members
-                            .iter()
-                            .try_for_each(|m| crate::case::check_name("agent", m))
-                    })
-                    .map_err(|e| Error::config(format!("groups: {}", e.message())))?;
-            }
+            crate::config::check_groups(groups)?;
         }
         config.groups = body.groups;
         config.catalog = Catalog::from_statuses(body.statuses)?;
