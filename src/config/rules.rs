@@ -73,6 +73,8 @@ impl Rule {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rules {
     list: Arc<[Rule]>,
+    /// Per rule, in list order, what its guard asks of a case's inline fields.
+    prefilters: Arc<[Prefilter]>,
     /// Whether an enabled trigger exists; an enabled automation; an enabled trigger with
     /// a `changed` guard (which needs the case as it was at the start of the step).
     triggers: bool,
@@ -116,6 +118,7 @@ impl Rules {
                     && r.when.iter().any(|t| matches!(t, Test::Changed(_)))
             });
             Ok(Rules {
+                prefilters: rules.iter().map(Prefilter::of).collect(),
                 triggers: enabled(RuleKind::Trigger),
                 automations: enabled(RuleKind::Automation),
                 baseline,
@@ -134,6 +137,11 @@ impl Rules {
     /// The rule at this place in the list.
     pub(crate) fn get(&self, place: usize) -> Option<&Rule> {
         self.list.get(place)
+    }
+
+    /// Per rule, in list order, what its guard asks of a case's inline fields.
+    pub(crate) fn prefilters(&self) -> &[Prefilter] {
+        &self.prefilters
     }
 
     /// How many rules there are.
@@ -163,6 +171,61 @@ impl Rules {
     /// The declarations, as `rules_replaced` and snapshots carry them.
     pub(crate) fn declared(&self) -> Vec<Value> {
         self.list.iter().map(|r| r.declared.clone()).collect()
+    }
+}
+
+/// What a rule's guard asks of a case's small inline fields (category, priority, type), as
+/// bit sets, with the rule's kind and whether it is enabled: a compact array that a trigger
+/// pass scans before it reads any rule, so that a rule whose guard excludes the case on
+/// those fields costs a few instructions. A bit set of 0 asks nothing. It is a necessary
+/// condition only: a rule it admits still has its whole guard checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Prefilter {
+    pub(crate) kind: RuleKind,
+    pub(crate) enabled: bool,
+    categories: u8,
+    priorities: u8,
+    types: u8,
+}
+
+/// The bit of an optional value: 1 for none, then one per variant.
+fn bit_of<T: Copy>(value: Option<T>, index: impl Fn(T) -> u8) -> u8 {
+    value.map_or(1, |v| 2 << index(v))
+}
+
+impl Prefilter {
+    fn of(rule: &Rule) -> Prefilter {
+        let mut p = Prefilter {
+            kind: rule.kind,
+            enabled: rule.enabled,
+            categories: 0,
+            priorities: 0,
+            types: 0,
+        };
+        for test in &rule.when {
+            match test {
+                Test::Category(list) => {
+                    p.categories = list.iter().fold(0, |m, c| m | 1 << (*c as u8));
+                }
+                Test::Priority(list) => {
+                    p.priorities = list.iter().fold(0, |m, v| m | bit_of(*v, |x| x as u8));
+                }
+                Test::Type(list) => {
+                    p.types = list.iter().fold(0, |m, v| m | bit_of(*v, |x| x as u8));
+                }
+                _ => {}
+            }
+        }
+        p
+    }
+
+    /// Whether the guard's category, priority and type tests can hold on `case`. A list
+    /// left empty in the declaration holds for no case, and the whole guard says so.
+    pub(crate) fn admits(&self, case: &crate::case::Case) -> bool {
+        let has = |set: u8, bit: u8| set == 0 || set & bit != 0;
+        has(self.categories, 1 << (case.category as u8))
+            && has(self.priorities, bit_of(case.priority, |x| x as u8))
+            && has(self.types, bit_of(case.case_type, |x| x as u8))
     }
 }
 

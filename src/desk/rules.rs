@@ -341,13 +341,21 @@ impl Desk {
                 before: touch.and_then(|t| t.before.as_deref()),
                 created: touch.is_some_and(|t| t.created),
             };
-            let due = rules.iter().enumerate().skip(from).find(|(i, rule)| {
-                rule.kind == RuleKind::Trigger
-                    && rule.enabled
-                    && !done.contains(i)
-                    && !self.rule_state.is_disabled(*i)
-                    && rules::guard_holds(&rule.when, case, &ctx)
-            });
+            // The compact prefilters first: most rules stop there.
+            let due = rules
+                .prefilters()
+                .iter()
+                .enumerate()
+                .skip(from)
+                .filter(|(i, p)| {
+                    p.kind == RuleKind::Trigger
+                        && p.enabled
+                        && p.admits(case)
+                        && !done.contains(i)
+                        && !self.rule_state.is_disabled(*i)
+                })
+                .filter_map(|(i, _)| rules.get(i).map(|rule| (i, rule)))
+                .find(|(_, rule)| rules::guard_holds(&rule.when, case, &ctx));
             let Some((i, rule)) = due else {
                 return;
             };

@@ -383,6 +383,58 @@ mod tests {
         assert_eq!(RuleKind::Automation.as_str(), "automation");
     }
 
+    /// The compact prefilter agrees with the guard on the fields it covers: over every
+    /// category, priority and type, it admits a case exactly when such a guard holds.
+    #[test]
+    fn prefilters_agree_with_their_guards() {
+        let catalog = Catalog::default();
+        let declared = serde_json::json!([
+            {"name": "a", "kind": "trigger", "when": {"category": ["new", "resolved"]}, "then": {"add_tags": ["x"]}},
+            {"name": "b", "kind": "trigger", "when": {"priority": ["none", "urgent"], "type": ["task"]}, "then": {"add_tags": ["x"]}},
+            {"name": "c", "kind": "automation", "when": {"type": ["none", "problem"], "category": ["open"], "priority": ["low", "high"]}, "then": {"add_tags": ["x"]}},
+            {"name": "d", "kind": "trigger", "then": {"add_tags": ["x"]}}
+        ]);
+        let rules = crate::config::Rules::parse(&declared, &catalog).unwrap();
+        let now: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+        let ctx = Ctx {
+            now,
+            before: None,
+            created: false,
+        };
+        let priorities = [
+            None,
+            Some(Priority::Low),
+            Some(Priority::Normal),
+            Some(Priority::High),
+            Some(Priority::Urgent),
+        ];
+        let types = [
+            None,
+            Some(CaseType::Question),
+            Some(CaseType::Incident),
+            Some(CaseType::Problem),
+            Some(CaseType::Task),
+        ];
+        for category in Category::ALL {
+            for priority in priorities {
+                for case_type in types {
+                    let mut c = case();
+                    c.category = category;
+                    c.priority = priority;
+                    c.case_type = case_type;
+                    for (rule, prefilter) in rules.iter().zip(rules.prefilters()) {
+                        assert_eq!(
+                            prefilter.admits(&c),
+                            guard_holds(&rule.when, &c, &ctx),
+                            "{} on {category} {priority:?} {case_type:?}",
+                            rule.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn sweeps_fall_on_multiples_of_the_interval() {
         let t: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
