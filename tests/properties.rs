@@ -781,6 +781,10 @@ proptest! {
                 check!(trace, desk.ids_in_group(group) == scan(&|c| c.group() == Some(group)),
                     "step {n}: group {group}");
             }
+            for tag in ["vip", "billing", "bug", "a:b/c", "x-1"] {
+                check!(trace, desk.ids_tagged(tag) == scan(&|c| c.tags().any(|t| t == tag)),
+                    "step {n}: tag {tag}");
+            }
             for id in desk.trashed() {
                 check!(trace, desk.case(id).is_some_and(Case::deleted), "step {n}: trash holds {id}");
             }

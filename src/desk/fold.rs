@@ -394,6 +394,9 @@ impl Desk {
                     EventKind::GroupChanged { from, to } => {
                         self.index.move_group(id, from.as_deref(), to.as_ref());
                     }
+                    EventKind::TagsChanged { added, removed } => {
+                        self.index.move_tags(id, added, removed);
+                    }
                     EventKind::Deleted {} => {
                         self.index.remove(case);
                         self.index.trashed.insert(id);

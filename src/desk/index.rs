@@ -25,6 +25,7 @@ pub(crate) struct Indexes {
     pub(crate) by_status: IdMap<StatusId, IdSet>,
     pub(crate) by_assignee: IdMap<Name, IdSet>,
     pub(crate) by_group: IdMap<Name, IdSet>,
+    pub(crate) by_tag: IdMap<String, IdSet>,
     /// problem -> its linked incidents: closed and trashed ones included, and on a routed
     /// desk the remote ones the host recorded.
     pub(crate) incidents: BTreeMap<CaseId, BTreeSet<CaseId>>,
@@ -79,6 +80,9 @@ impl Indexes {
         if let Some(g) = &case.group {
             put(&mut self.by_group, g, case.id);
         }
+        for t in case.tags.iter() {
+            put(&mut self.by_tag, t, case.id);
+        }
         self.set_dated(case);
     }
 
@@ -89,6 +93,7 @@ impl Indexes {
         let mut by_status: IdMap<&StatusId, Vec<CaseId>> = IdMap::default();
         let mut by_assignee: IdMap<&Name, Vec<CaseId>> = IdMap::default();
         let mut by_group: IdMap<&Name, Vec<CaseId>> = IdMap::default();
+        let mut by_tag: IdMap<&String, Vec<CaseId>> = IdMap::default();
         for case in cases.iter() {
             if case.due_date.is_some() && !case.closed {
                 self.dated.insert(case.id);
@@ -103,6 +108,9 @@ impl Indexes {
             }
             if let Some(g) = &case.group {
                 by_group.entry(g).or_default().push(case.id);
+            }
+            for t in case.tags.iter() {
+                by_tag.entry(t).or_default().push(case.id);
             }
         }
         let sized = |mut ids: Vec<CaseId>| {
@@ -123,6 +131,10 @@ impl Indexes {
             .into_iter()
             .map(|(k, v)| (k.clone(), sized(v)))
             .collect();
+        self.by_tag = by_tag
+            .into_iter()
+            .map(|(k, v)| (k.clone(), sized(v)))
+            .collect();
     }
 
     /// Removes a case from every query index (when it goes to the trash); it stays in
@@ -134,6 +146,18 @@ impl Indexes {
         }
         if let Some(g) = &case.group {
             take(&mut self.by_group, g, case.id);
+        }
+        for t in case.tags.iter() {
+            take(&mut self.by_tag, t.as_str(), case.id);
+        }
+    }
+
+    pub(crate) fn move_tags(&mut self, id: CaseId, added: &[String], removed: &[String]) {
+        for t in removed {
+            take(&mut self.by_tag, t.as_str(), id);
+        }
+        for t in added {
+            put(&mut self.by_tag, t, id);
         }
     }
 

@@ -303,6 +303,11 @@ impl Desk {
         sorted(self.index.by_assignee.get(agent))
     }
 
+    /// The ids of the cases tagged `tag` (as stored: lowercase), ascending.
+    pub fn ids_tagged(&self, tag: &str) -> Vec<CaseId> {
+        sorted(self.index.by_tag.get(tag))
+    }
+
     /// The ids of the cases in `group`, ascending.
     pub fn ids_in_group(&self, group: &str) -> Vec<CaseId> {
         sorted(self.index.by_group.get(group))

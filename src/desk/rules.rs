@@ -434,9 +434,9 @@ impl Desk {
     }
 
     /// The cases an automation's guard lets through an index, ascending: the smallest of
-    /// the sets its `category`, `status`, `assignee` and `group` keys name; every case
-    /// when it names none of them (or names an absent assignee or group), in memory order
-    /// when that is id order.
+    /// the sets its `category`, `status`, `assignee`, `group`, `tags_any` and `tags_all`
+    /// keys name; every case when it names none of them (or names an absent assignee or
+    /// group), in memory order when that is id order.
     fn candidates(&self, guard: &[Test]) -> Visit {
         let union = |sets: &mut dyn Iterator<Item = Option<&IdSet>>| {
             sets.flatten().fold(IdSet::new(), |all, set| all | set)
@@ -466,6 +466,21 @@ impl Desk {
                         .flatten()
                         .map(|g| self.index.by_group.get(g.as_str())),
                 ),
+                Test::TagsAny(tags) => {
+                    union(&mut tags.iter().map(|t| self.index.by_tag.get(t.as_str())))
+                }
+                // Every listed tag's set holds all the cases the test lets through.
+                Test::TagsAll(tags) if tags.len() > 0 => tags
+                    .iter()
+                    .map(|t| {
+                        self.index
+                            .by_tag
+                            .get(t.as_str())
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .reduce(|all, set| all & set)
+                    .unwrap_or_default(),
                 _ => continue,
             };
             if best.as_ref().is_none_or(|b| set.len() < b.len()) {
