@@ -815,21 +815,7 @@ proptest! {
     /// both continue with the same commands and emit the same events.
     #[test]
     fn a_restored_snapshot_behaves_the_same(setup in setup(), ops in ops(), cut in 0usize..60) {
-        let cut = cut.min(ops.len());
-        let before = simulate(&setup, &ops[..cut]);
-        let mut original = before.desk.clone();
-        let mut restored = Desk::restore(&original.snapshot()).unwrap();
-        check!(before, restored == original, "the restored desk differs right after restore");
-        let mut t = original.now().unix_seconds();
-        for (gap, op) in &ops[cut..] {
-            t += gap;
-            let at = Instant::from_unix_seconds(t).unwrap();
-            let cmd = command(&original, op);
-            let a = original.execute_json(at, &cmd);
-            let b = restored.execute_json(at, &cmd);
-            check!(before, a == b, "after restore, {cmd} gave {a:?} and {b:?}");
-        }
-        check!(before, restored == original, "the desks differ after the same commands");
+        restore_and_continue(setup.config(), &ops, cut)?;
     }
 
     /// 11. No input panics: random JSON (right and wrong keys, values of every shape) sent
@@ -1019,6 +1005,40 @@ fn mutated_log_census() {
     assert_eq!(refused + same + differs, total);
     assert!(total > 100, "only {total} mutated logs");
     assert!(refused * 100 >= total * 70, "{refused} of {total} refused");
+}
+
+/// Runs `ops[..cut]`, restores the desk from its snapshot, and continues both with the
+/// rest of `ops`: the restored desk equals the original right after the restore, gives
+/// the same answer to every command, and equals it at the end. Returns both desks.
+pub(crate) fn restore_and_continue(
+    config: Config,
+    ops: &[(i64, Op)],
+    cut: usize,
+) -> Result<(Desk, Desk), TestCaseError> {
+    let cut = cut.min(ops.len());
+    let before = simulate_config(config, &ops[..cut]);
+    let mut original = before.desk.clone();
+    let mut restored = Desk::restore(&original.snapshot()).unwrap();
+    check!(
+        before,
+        restored == original,
+        "the restored desk differs right after restore"
+    );
+    let mut t = original.now().unix_seconds();
+    for (gap, op) in &ops[cut..] {
+        t += gap;
+        let at = Instant::from_unix_seconds(t).unwrap();
+        let cmd = command(&original, op);
+        let a = original.execute_json(at, &cmd);
+        let b = restored.execute_json(at, &cmd);
+        check!(before, a == b, "after restore, {cmd} gave {a:?} and {b:?}");
+    }
+    check!(
+        before,
+        restored == original,
+        "the desks differ after the same commands"
+    );
+    Ok((original, restored))
 }
 
 /// A command-shaped JSON value: a known or unknown `op`, and a few keys from the command

@@ -65,6 +65,16 @@ where
     }
 }
 
+/// The union of the sets `map` holds for these keys (absent keys add nothing).
+pub(crate) fn union<'k, K>(map: &IdMap<K, IdSet>, keys: impl IntoIterator<Item = &'k str>) -> IdSet
+where
+    K: std::hash::Hash + Eq + std::borrow::Borrow<str>,
+{
+    keys.into_iter()
+        .filter_map(|k| map.get(k))
+        .fold(IdSet::new(), |all, set| all | set)
+}
+
 /// The ids of a set, ascending: the cost is the result's, not the desk's.
 pub(crate) fn sorted(set: Option<&IdSet>) -> Vec<CaseId> {
     set.into_iter().flatten().collect()

@@ -27,7 +27,7 @@ use crate::lifecycle::{self, Cascade, FollowOn, State};
 use crate::status::Category;
 use crate::time::Instant;
 use deadlines::Deadlines;
-use index::{IdSet, Indexes, sorted};
+use index::{IdSet, Indexes, sorted, union};
 use store::CaseStore;
 
 /// A query over a desk's cases ([`Desk::query`]): the filters given must all hold; each
@@ -286,11 +286,17 @@ impl Desk {
     /// The ids of the cases in `category` (closed ones included), ascending. Like every
     /// query here it reads an index: its cost is the result's, not the desk's.
     pub fn ids_in_category(&self, category: Category) -> Vec<CaseId> {
-        let catalog = &self.config.catalog;
-        let statuses = catalog.iter().filter(|s| s.category == category);
-        let sets = statuses.filter_map(|s| self.index.by_status.get(s.id.as_str()));
-        let ids: IdSet = sets.fold(IdSet::new(), |all, set| all | set);
-        ids.into_iter().collect()
+        self.in_categories(&[category]).into_iter().collect()
+    }
+
+    /// The cases whose status is in one of these categories: the union of the status
+    /// index's sets for the categories' statuses.
+    pub(crate) fn in_categories(&self, categories: &[Category]) -> IdSet {
+        let statuses = self.config.catalog.iter();
+        let ids = statuses
+            .filter(|s| categories.contains(&s.category))
+            .map(|s| s.id.as_str());
+        union(&self.index.by_status, ids)
     }
 
     /// The ids of the cases holding `status` (closed ones included), ascending.
@@ -337,41 +343,27 @@ impl Desk {
     /// assert_eq!(desk.query(&page), vec![3]);
     /// ```
     pub fn query(&self, query: &Query) -> Vec<CaseId> {
-        let union = |sets: &mut dyn Iterator<Item = Option<&IdSet>>| {
-            sets.flatten().fold(IdSet::new(), |all, set| all | set)
-        };
-        let catalog = &self.config.catalog;
+        let index = &self.index;
         let mut filters: Vec<IdSet> = Vec::new();
         if !query.categories.is_empty() {
-            filters.push(union(
-                &mut catalog
-                    .iter()
-                    .filter(|s| query.categories.contains(&s.category))
-                    .map(|s| self.index.by_status.get(s.id.as_str())),
-            ));
+            filters.push(self.in_categories(&query.categories));
         }
         if !query.statuses.is_empty() {
             filters.push(union(
-                &mut query
-                    .statuses
-                    .iter()
-                    .map(|s| self.index.by_status.get(s.as_str())),
+                &index.by_status,
+                query.statuses.iter().map(String::as_str),
             ));
         }
         if !query.assignees.is_empty() {
             filters.push(union(
-                &mut query
-                    .assignees
-                    .iter()
-                    .map(|a| self.index.by_assignee.get(a.as_str())),
+                &index.by_assignee,
+                query.assignees.iter().map(String::as_str),
             ));
         }
         if !query.groups.is_empty() {
             filters.push(union(
-                &mut query
-                    .groups
-                    .iter()
-                    .map(|g| self.index.by_group.get(g.as_str())),
+                &index.by_group,
+                query.groups.iter().map(String::as_str),
             ));
         }
         filters.sort_by_key(IdSet::len);

@@ -18,7 +18,7 @@ use crate::lifecycle;
 use crate::rules::{self, Ctx, Firing, MAX_AUTOMATION_FIRINGS, Outcome};
 use crate::time::Instant;
 
-use super::index::IdSet;
+use super::index::{IdSet, union};
 use super::step::Work;
 use super::{Desk, Rejection};
 
@@ -438,37 +438,20 @@ impl Desk {
     /// keys name; every case when it names none of them (or names an absent assignee or
     /// group), in memory order when that is id order.
     fn candidates(&self, guard: &[Test]) -> Visit {
-        let union = |sets: &mut dyn Iterator<Item = Option<&IdSet>>| {
-            sets.flatten().fold(IdSet::new(), |all, set| all | set)
-        };
-        let catalog = &self.config.catalog;
+        let index = &self.index;
         let mut best: Option<IdSet> = None;
         for test in guard {
             let set = match test {
-                Test::Category(categories) => union(
-                    &mut catalog
-                        .iter()
-                        .filter(|s| categories.contains(&s.category))
-                        .map(|s| self.index.by_status.get(s.id.as_str())),
-                ),
-                Test::Status(list) => {
-                    union(&mut list.iter().map(|s| self.index.by_status.get(s.as_str())))
-                }
+                Test::Category(categories) => self.in_categories(categories),
+                Test::Status(list) => union(&index.by_status, list.iter().map(|s| s.as_str())),
                 Test::Assignee(list) if list.iter().all(Option::is_some) => union(
-                    &mut list
-                        .iter()
-                        .flatten()
-                        .map(|a| self.index.by_assignee.get(a.as_str())),
+                    &index.by_assignee,
+                    list.iter().flatten().map(String::as_str),
                 ),
-                Test::Group(list) if list.iter().all(Option::is_some) => union(
-                    &mut list
-                        .iter()
-                        .flatten()
-                        .map(|g| self.index.by_group.get(g.as_str())),
-                ),
-                Test::TagsAny(tags) => {
-                    union(&mut tags.iter().map(|t| self.index.by_tag.get(t.as_str())))
+                Test::Group(list) if list.iter().all(Option::is_some) => {
+                    union(&index.by_group, list.iter().flatten().map(String::as_str))
                 }
+                Test::TagsAny(tags) => union(&index.by_tag, tags.iter().map(String::as_str)),
                 // Every listed tag's set holds all the cases the test lets through.
                 Test::TagsAll(tags) if tags.len() > 0 => tags
                     .iter()
