@@ -362,3 +362,30 @@ fn a_patch_built_in_rust_is_a_configure_command() {
     assert_eq!(err.error.problems().len(), 3, "{:?}", err.error.problems());
     assert_eq!(desk, before);
 }
+
+/// `Config::from_file` reads TOML, or JSON by the `.json` extension, and names a file it
+/// cannot read.
+#[test]
+fn configurations_load_from_files() {
+    let dir = std::env::temp_dir().join(format!("caseflow-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = dir.join("account.toml");
+    std::fs::write(&toml, "auto_close_after_days = 3").unwrap();
+    assert_eq!(Config::from_file(&toml).unwrap().auto_close_after_days(), 3);
+    let json = dir.join("account.json");
+    std::fs::write(&json, r#"{"auto_close_after_days": 5}"#).unwrap();
+    assert_eq!(Config::from_file(&json).unwrap().auto_close_after_days(), 5);
+    // JSON text in a TOML file is a TOML error.
+    std::fs::write(&toml, r#"{"auto_close_after_days": 5}"#).unwrap();
+    assert!(
+        Config::from_file(&toml)
+            .unwrap_err()
+            .message()
+            .contains("TOML")
+    );
+    let missing = dir.join("missing.toml");
+    let err = Config::from_file(&missing).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidConfig);
+    assert!(err.message().contains("missing.toml"), "{}", err.message());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

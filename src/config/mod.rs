@@ -110,6 +110,22 @@ impl Config {
         Config::from_value(&value)
     }
 
+    /// Reads an account configuration file: JSON when its name ends in `.json`, TOML
+    /// otherwise.
+    ///
+    /// # Errors
+    /// `invalid_config` when the file cannot be read (naming it), or listing every problem
+    /// of its content.
+    pub fn from_file(path: &std::path::Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::config(format!("cannot read {}: {e}", path.display())))?;
+        if path.extension().is_some_and(|e| e == "json") {
+            Config::from_json(&text)
+        } else {
+            Config::from_toml(&text)
+        }
+    }
+
     /// Parses an account configuration from a JSON value (as a scenario's `config`).
     ///
     /// # Errors
