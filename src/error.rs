@@ -316,6 +316,11 @@ pub(crate) fn clip(text: &str) -> std::borrow::Cow<'_, str> {
     clip_to(text, MAX_ECHO_CHARS)
 }
 
+/// Text as a message of its own (a script's thrown value): at most 1,024 characters.
+pub(crate) fn clip_long(text: &str) -> String {
+    clip_to(text, MAX_PLAIN_CHARS).into_owned()
+}
+
 fn clip_to(text: &str, most: usize) -> std::borrow::Cow<'_, str> {
     match text.char_indices().nth(most) {
         None => std::borrow::Cow::Borrowed(text),

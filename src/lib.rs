@@ -65,16 +65,18 @@ pub use case::{
 pub use command::{Command, Create, Import, Update};
 pub use config::{
     Config, ConfigBuilder, ConfigChanges, ConfigPatch, DEFAULT_AUTO_CLOSE_DAYS,
-    DEFAULT_AUTOMATION_INTERVAL, Field, Groups, MAX_RULE_NAME_CHARS, NewStatusPolicy, Rule,
-    RuleKind, Rules, StatusDecl, StatusDelete, StatusUpdate,
+    DEFAULT_AUTOMATION_INTERVAL, Field, Groups, Limits, MAX_ACTIONS, MAX_RULE_NAME_CHARS,
+    MAX_TRACE_BYTES, NewStatusPolicy, Rule, RuleKind, Rules, ScriptFiles, ScriptLoader, StatusDecl,
+    StatusDelete, StatusUpdate,
 };
 pub use desk::{Desk, Explanation, Query, Rejection, RestoreOptions, RuleStats, SNAPSHOT_VERSION};
 pub use error::{Error, ErrorCode};
 pub use event::{CloseCause, Event, EventKind, StatusCause};
 pub use lifecycle::{Cascade, FollowOn};
-pub use rules::MAX_AUTOMATION_FIRINGS;
+pub use rules::{MAX_AUTOMATION_FIRINGS, MAX_LIMIT_FAILURES};
 pub use scenario::{
-    ScenarioOutcome, ScenarioReport, run_scenario, run_scenario_file, run_scenarios,
+    ScenarioOutcome, ScenarioReport, run_scenario, run_scenario_file, run_scenario_with,
+    run_scenarios,
 };
 pub use status::{
     Catalog, Category, MAX_LABEL_CHARS, MAX_STATUSES, MAX_STATUSES_PER_CATEGORY, Status, StatusId,

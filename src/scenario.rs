@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::config::Config;
+use crate::config::{Config, NoScriptFiles, ScriptFiles, ScriptLoader};
 use crate::desk::{Desk, Rejection};
 use crate::error::{Error, ErrorCode};
 use crate::event::Event;
@@ -115,7 +115,8 @@ fn unreadable(path: &Path, why: &str) -> ScenarioOutcome {
 /// Runs one scenario file.
 pub fn run_scenario_file(path: &Path) -> ScenarioOutcome {
     match std::fs::read_to_string(path) {
-        Ok(text) => run_scenario(&text).unwrap_or_else(|why| unreadable(path, &why)),
+        Ok(text) => run_scenario_with(&text, &ScriptFiles::beside(path))
+            .unwrap_or_else(|why| unreadable(path, &why)),
         Err(e) => unreadable(path, &format!("cannot read: {e}")),
     }
 }
@@ -125,6 +126,15 @@ pub fn run_scenario_file(path: &Path) -> ScenarioOutcome {
 /// # Errors
 /// A message when the text is not a scenario at all (malformed JSON, unknown keys).
 pub fn run_scenario(text: &str) -> Result<ScenarioOutcome, String> {
+    run_scenario_with(text, &NoScriptFiles)
+}
+
+/// Runs one scenario given as JSON text, reading the `script` files its rules name through
+/// `files` ([`ScriptFiles::beside`] the scenario file, for one on disk).
+///
+/// # Errors
+/// A message when the text is not a scenario at all (malformed JSON, unknown keys).
+pub fn run_scenario_with(text: &str, files: &dyn ScriptLoader) -> Result<ScenarioOutcome, String> {
     // Strict: a key given twice in `do`, `config` or anywhere else is refused, not kept last.
     let value = crate::json::parse_strict(text).map_err(|e| format!("not valid JSON: {e}"))?;
     let top = value.as_object().ok_or("a scenario is a JSON object")?;
@@ -149,7 +159,7 @@ pub fn run_scenario(text: &str) -> Result<ScenarioOutcome, String> {
         .get("name")
         .and_then(Value::as_str)
         .ok_or("a scenario needs a `name`")?;
-    let failure = Runner::run(top).err();
+    let failure = Runner::run(top, files).err();
     Ok(ScenarioOutcome {
         name: name.to_owned(),
         failure,
@@ -162,8 +172,9 @@ struct Runner {
 }
 
 impl Runner {
-    fn run(top: &Map<String, Value>) -> Result<(), String> {
-        let config = Config::from_value(top.get("config").unwrap_or(&Value::Object(Map::new())));
+    fn run(top: &Map<String, Value>, files: &dyn ScriptLoader) -> Result<(), String> {
+        let empty = Value::Object(Map::new());
+        let config = Config::from_value_with(top.get("config").unwrap_or(&empty), files);
         let config = match (
             config,
             top.get("expect_config_error").and_then(Value::as_str),

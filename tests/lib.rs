@@ -9,6 +9,7 @@ mod properties;
 mod purity;
 mod rules;
 mod scenarios;
+mod scripts;
 mod sharding;
 mod snapshot;
 mod time;

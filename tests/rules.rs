@@ -309,7 +309,7 @@ fn explain_names_the_failing_guard_key_or_what_the_rule_would_do() {
             value: json!(0)
         }
     );
-    let Explanation::WouldFire { events } = explain(&desk, "2026-03-02T09:30:00Z") else {
+    let Explanation::WouldFire { events, .. } = explain(&desk, "2026-03-02T09:30:00Z") else {
         panic!("would not fire")
     };
     let names: Vec<&str> = events.iter().map(EventKind::name).collect();
@@ -327,7 +327,10 @@ fn explain_names_the_failing_guard_key_or_what_the_rule_would_do() {
             .unwrap(),
         Explanation::WouldFail {
             code: ErrorCode::ActionRejected,
-            message: "only tasks carry a due date".into()
+            message: "only tasks carry a due date".into(),
+            line: None,
+            column: None,
+            trace: String::new(),
         }
     );
     assert_eq!(

@@ -175,7 +175,7 @@ fn a_broken_snapshot_is_refused_with_a_clear_error() {
             "caseflow-snapshot 1 ",
             1,
         ),
-        &format!("unknown version 1; this build reads version {SNAPSHOT_VERSION}"),
+        &format!("unknown version 1; this build reads versions 2 and {SNAPSHOT_VERSION}"),
     );
     refuse("", "no header");
     refuse("hello\n{}", "not a snapshot header");

@@ -4,11 +4,14 @@
 
 mod build;
 mod rules;
+mod script;
 
 pub use build::ConfigBuilder;
 
-pub(crate) use rules::{Actions, Measure, Piece, Test};
+pub(crate) use rules::{Actions, Load, Piece, Test};
 pub use rules::{Field, MAX_RULE_NAME_CHARS, Rule, RuleKind, Rules};
+pub(crate) use script::{Action, Input, NoScriptFiles, Pos, run as run_script};
+pub use script::{Limits, MAX_ACTIONS, MAX_TRACE_BYTES, ScriptFiles, ScriptLoader};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -64,6 +67,7 @@ pub struct Config {
     pub(crate) automation_interval_minutes: u32,
     pub(crate) groups: Option<Groups>,
     pub(crate) catalog: Catalog,
+    pub(crate) limits: Limits,
     pub(crate) rules: Rules,
 }
 
@@ -76,6 +80,7 @@ impl Default for Config {
             automation_interval_minutes: DEFAULT_AUTOMATION_INTERVAL,
             groups: None,
             catalog: Catalog::default(),
+            limits: Limits::default(),
             rules: Rules::default(),
         }
     }
@@ -87,6 +92,16 @@ impl Config {
     /// # Errors
     /// `invalid_config`, listing every problem found, each naming its key.
     pub fn from_toml(text: &str) -> Result<Config, Error> {
+        Config::from_toml_with(text, &NoScriptFiles)
+    }
+
+    /// Parses an account configuration from TOML, reading its `script` files through
+    /// `files`.
+    ///
+    /// # Errors
+    /// `invalid_config`, listing every problem found, each naming its key;
+    /// `script_compile` when a script does not compile (docs/rules.md, Load-time checks).
+    pub fn from_toml_with(text: &str, files: &dyn ScriptLoader) -> Result<Config, Error> {
         let value: Value = toml::from_str(text).map_err(|e| {
             // The error's own display quotes the whole offending line: name the place.
             let place = e.span().map_or(String::new(), |span| {
@@ -97,7 +112,7 @@ impl Config {
             });
             Error::config(format!("not valid TOML{place}: {}", e.message().trim_end()))
         })?;
-        Config::from_value(&value)
+        Config::from_value_with(&value, files)
     }
 
     /// Parses an account configuration from JSON text.
@@ -119,10 +134,13 @@ impl Config {
     pub fn from_file(path: &std::path::Path) -> Result<Config, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::config(format!("cannot read {}: {e}", path.display())))?;
+        let files = ScriptFiles::beside(path);
         if path.extension().is_some_and(|e| e == "json") {
-            Config::from_json(&text)
+            let value = crate::json::parse_strict(&text)
+                .map_err(|e| Error::config(format!("not valid JSON: {e}")))?;
+            Config::from_value_with(&value, &files)
         } else {
-            Config::from_toml(&text)
+            Config::from_toml_with(&text, &files)
         }
     }
 
@@ -131,21 +149,44 @@ impl Config {
     /// # Errors
     /// `invalid_config`, listing every problem found, each naming its key.
     pub fn from_value(value: &Value) -> Result<Config, Error> {
-        let (patch, mut problems) = ConfigPatch::parse_all(value, PatchKind::Account)?;
+        Config::from_value_with(value, &NoScriptFiles)
+    }
+
+    /// Parses an account configuration from a JSON value, reading its `script` files
+    /// through `files`.
+    ///
+    /// # Errors
+    /// `invalid_config`, listing every problem found, each naming its key;
+    /// `script_compile` when a script does not compile (docs/rules.md, Load-time checks).
+    pub fn from_value_with(value: &Value, files: &dyn ScriptLoader) -> Result<Config, Error> {
+        let (patch, problems) = ConfigPatch::parse_all(value, PatchKind::Account)?;
+        let mut problems = rules::Problems {
+            list: problems,
+            compile: false,
+        };
         let mut config = Config::default();
-        problems.extend(
+        problems.list.extend(
             declare_statuses(&mut config.catalog, &patch.statuses)
                 .into_iter()
                 .map(|e| format!("statuses: {}", e.message())),
         );
-        if let Some(rules) = &patch.rules {
-            match Rules::parse(rules, &config.catalog) {
-                Ok(rules) => config.rules = rules,
-                Err(found) => problems.extend(found),
+        if let Some(limits) = &patch.limits {
+            match Limits::parse(limits) {
+                Ok(limits) => config.limits = limits,
+                Err(found) => problems.list.extend(found),
             }
         }
-        if !problems.is_empty() {
-            return Err(Error::config_problems(problems));
+        if let Some(rules) = &patch.rules {
+            match Rules::parse(rules, &config.load(files)) {
+                Ok(rules) => config.rules = rules,
+                Err(found) => {
+                    problems.compile |= found.compile;
+                    problems.list.extend(found.list);
+                }
+            }
+        }
+        if !problems.list.is_empty() {
+            return Err(problems.into());
         }
         patch.apply_scalars(&mut config);
         Ok(config)
@@ -210,6 +251,30 @@ impl Config {
     /// The automation rules, in list order.
     pub fn rules(&self) -> &Rules {
         &self.rules
+    }
+
+    /// The limits scripts run under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Rules as `rules_replaced`, snapshots and `Desk::replace_rules` carry them (scripts
+    /// inline), loaded for this configuration.
+    ///
+    /// # Errors
+    /// As [`Config::from_value`] reports them for its `rules`.
+    pub(crate) fn parse_rules(&self, rules: &Value) -> Result<Rules, Error> {
+        Rules::parse(rules, &self.load(&NoScriptFiles)).map_err(Error::from)
+    }
+
+    /// What loading rules for this configuration needs: its catalog and limits, and where
+    /// `script` files come from.
+    pub(crate) fn load<'a>(&'a self, files: &'a dyn ScriptLoader) -> Load<'a> {
+        Load {
+            catalog: &self.catalog,
+            limits: &self.limits,
+            files,
+        }
     }
 
     /// The auto-close period in seconds.
@@ -314,6 +379,8 @@ impl Serialize for Config {
             statuses: Vec<StatusOut<'a>>,
             #[serde(skip_serializing_if = "Vec::is_empty")]
             rules: Vec<Value>,
+            #[serde(skip_serializing_if = "is_empty_table")]
+            limits: Value,
         }
         let stock = Catalog::default();
         Out {
@@ -329,9 +396,14 @@ impl Serialize for Config {
                 .map(StatusOut::from)
                 .collect(),
             rules: self.rules.declared(),
+            limits: self.limits.to_value(),
         }
         .serialize(s)
     }
+}
+
+fn is_empty_table(v: &Value) -> bool {
+    v.as_object().is_some_and(serde_json::Map::is_empty)
 }
 
 impl<'de> Deserialize<'de> for Config {
@@ -544,6 +616,8 @@ pub struct ConfigPatch {
     pub(crate) delete_status: Option<StatusDelete>,
     /// An account configuration's `rules`, parsed once the catalog is known.
     pub(crate) rules: Option<Value>,
+    /// An account configuration's script `limits`, parsed before the rules.
+    pub(crate) limits: Option<Value>,
 }
 
 impl Serialize for ConfigPatch {
@@ -682,8 +756,12 @@ impl ConfigPatch {
                     "rules are not changed by configure: the host replaces them (Desk::replace_rules)"
                         .to_owned(),
                 ),
-                ("limits", _) => Err(
-                    "script limits apply to scripts, which this version of caseflow does not run"
+                ("limits", PatchKind::Account) => {
+                    p.limits = Some(v.clone());
+                    Ok(())
+                }
+                ("limits", PatchKind::Configure) => Err(
+                    "script limits are set by the account configuration the desk starts with"
                         .to_owned(),
                 ),
                 _ => Err("unknown key".to_owned()),
@@ -907,7 +985,7 @@ mod tests {
     fn every_problem_is_reported_at_once() {
         let err = Config::from_json(
             r#"{"timezone": "Nowhere/Land", "auto_close_after_days": 29,
-                "new_status": "sometimes", "colour": "blue", "limits": {},
+                "new_status": "sometimes", "colour": "blue", "limits": {"max_operations": 0},
                 "rules": [{"name": "r", "kind": "sometimes", "then": {"add_tags": ["x"]}}]}"#,
         )
         .unwrap_err();

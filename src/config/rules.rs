@@ -6,11 +6,16 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::case::{CaseType, Channel, MAX_NAME_CHARS, Priority, Tags, check_name, normalize_tags};
+use crate::case::{
+    Case, CaseType, Channel, MAX_NAME_CHARS, Priority, Tags, check_name, normalize_tags,
+};
+use crate::error::{Error, ErrorCode};
 use crate::status::{Catalog, Category, StatusId};
-use crate::time::Date;
+use crate::time::{Date, Instant};
+
+use super::script::{self, Limits, Sandbox, Script, ScriptLoader};
 
 /// Longest rule name, in Unicode scalar values.
 pub const MAX_RULE_NAME_CHARS: usize = 64;
@@ -43,7 +48,10 @@ pub struct Rule {
     pub(crate) enabled: bool,
     pub(crate) when: Vec<Test>,
     pub(crate) then: Actions,
-    /// The declaration as given, for `rules_replaced` events and snapshots.
+    /// The compiled script, for a rule with `script` or `source` (then `then` is empty).
+    pub(crate) script: Option<Script>,
+    /// The declaration as given (a `script` file's text inlined as `source`), for
+    /// `rules_replaced` events and snapshots.
     pub(crate) declared: Value,
 }
 
@@ -70,9 +78,11 @@ impl Rule {
 }
 
 /// An account's rules, in list order. Cloning shares them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct Rules {
     list: Arc<[Rule]>,
+    /// The script engine the scripts run in, when any rule is a script.
+    sandbox: Option<Arc<Sandbox>>,
     /// Per rule, in list order, what its guard asks of a case's inline fields.
     prefilters: Arc<[Prefilter]>,
     /// Whether an enabled trigger exists; an enabled automation; an enabled trigger with
@@ -82,22 +92,68 @@ pub struct Rules {
     baseline: bool,
 }
 
+impl PartialEq for Rules {
+    /// The same rules in the same order (scripts compare by their text).
+    fn eq(&self, other: &Rules) -> bool {
+        self.list == other.list
+    }
+}
+
+impl Eq for Rules {}
+
+/// Problems found loading rules: `script_compile` when a script does not compile,
+/// `invalid_config` otherwise.
+#[derive(Debug, Default)]
+pub(crate) struct Problems {
+    pub(crate) list: Vec<String>,
+    pub(crate) compile: bool,
+}
+
+impl From<Problems> for Error {
+    fn from(p: Problems) -> Error {
+        let code = if p.compile {
+            ErrorCode::ScriptCompile
+        } else {
+            ErrorCode::InvalidConfig
+        };
+        Error::with_problems(code, p.list)
+    }
+}
+
+/// What loading a rule set needs besides the declarations.
+pub(crate) struct Load<'a> {
+    pub(crate) catalog: &'a Catalog,
+    pub(crate) limits: &'a Limits,
+    pub(crate) files: &'a dyn ScriptLoader,
+}
+
 impl Rules {
-    /// Parses a list of rule declarations (the `rules` key, as JSON) against a catalog.
+    /// Parses a list of rule declarations (the `rules` key, as JSON): guards and `then`
+    /// tables against the catalog, scripts loaded and compiled in one sandbox.
     ///
     /// # Errors
-    /// Every problem found, each as `rules: NAME: KEY: why`.
-    pub(crate) fn parse(value: &Value, catalog: &Catalog) -> Result<Rules, Vec<String>> {
+    /// Every problem found: `rules: NAME: KEY: why` for declarations, guards and `then`
+    /// tables; `FILE:LINE:COLUMN: rule NAME: message` for scripts.
+    pub(crate) fn parse(value: &Value, load: &Load<'_>) -> Result<Rules, Problems> {
         let Some(list) = value.as_array() else {
-            return Err(vec!["rules: must be a list of rule tables".to_owned()]);
+            return Err(Problems {
+                list: vec!["rules: must be a list of rule tables".to_owned()],
+                compile: false,
+            });
         };
-        let mut problems = Vec::new();
+        let mut problems = Problems::default();
         let mut rules: Vec<Rule> = Vec::with_capacity(list.len());
+        let scripted = list
+            .iter()
+            .any(|d| d.get("script").is_some() || d.get("source").is_some());
+        let sandbox = scripted.then(|| Arc::new(Sandbox::new(load.limits)));
         for (i, decl) in list.iter().enumerate() {
-            match parse_rule(decl, catalog) {
+            match parse_rule(decl, load, sandbox.as_deref(), &mut problems) {
                 Ok(rule) => {
                     if rules.iter().any(|r| r.name == rule.name) {
-                        problems.push(format!("rules: {}: name: used by another rule", rule.name));
+                        problems
+                            .list
+                            .push(format!("rules: {}: name: used by another rule", rule.name));
                     }
                     rules.push(rule);
                 }
@@ -106,18 +162,22 @@ impl Rules {
                         .get("name")
                         .and_then(Value::as_str)
                         .map_or_else(|| format!("rule {}", i + 1), short);
-                    problems.extend(found.drain(..).map(|p| format!("rules: {who}: {p}")));
+                    problems
+                        .list
+                        .extend(found.drain(..).map(|p| format!("rules: {who}: {p}")));
                 }
             }
         }
-        if problems.is_empty() {
+        if problems.list.is_empty() {
             let enabled = |kind| rules.iter().any(|r| r.enabled && r.kind == kind);
             let baseline = rules.iter().any(|r| {
                 r.enabled
                     && r.kind == RuleKind::Trigger
-                    && r.when.iter().any(|t| matches!(t, Test::Changed(_)))
+                    && (r.when.iter().any(|t| matches!(t, Test::Changed(_)))
+                        || r.script.as_ref().is_some_and(|s| s.reads_baseline))
             });
             Ok(Rules {
+                sandbox,
                 prefilters: rules.iter().map(Prefilter::of).collect(),
                 triggers: enabled(RuleKind::Trigger),
                 automations: enabled(RuleKind::Automation),
@@ -127,6 +187,11 @@ impl Rules {
         } else {
             Err(problems)
         }
+    }
+
+    /// The script engine, when any rule is a script.
+    pub(crate) fn sandbox(&self) -> Option<&Sandbox> {
+        self.sandbox.as_deref()
     }
 
     /// The rules, in list order.
@@ -234,7 +299,13 @@ fn short(s: &str) -> String {
     crate::error::clip(s).into_owned()
 }
 
-fn parse_rule(decl: &Value, catalog: &Catalog) -> Result<Rule, Vec<String>> {
+fn parse_rule(
+    decl: &Value,
+    load: &Load<'_>,
+    sandbox: Option<&Sandbox>,
+    compile_problems: &mut Problems,
+) -> Result<Rule, Vec<String>> {
+    let catalog = load.catalog;
     let Some(map) = decl.as_object() else {
         return Err(vec!["must be a table".to_owned()]);
     };
@@ -286,14 +357,51 @@ fn parse_rule(decl: &Value, catalog: &Catalog) -> Result<Rule, Vec<String>> {
     if bodies != 1 {
         problems.push("needs exactly one of `script`, `source` and `then`".to_owned());
     }
-    if map.contains_key("script") || map.contains_key("source") {
-        problems.push(
-            "scripts (`script`, `source`) are not supported by this version of caseflow: \
-             declare the actions in a `then` table"
-                .to_owned(),
-        );
-    }
     let kind_or_trigger = kind.unwrap_or(RuleKind::Trigger);
+    let mut declared = decl.clone();
+    // The script's text, and the file its positions are in.
+    let text = match (map.get("script"), map.get("source")) {
+        (Some(Value::String(path)), None) => match load.files.load(path) {
+            Ok(text) => Some((text, path.clone())),
+            Err(why) => {
+                problems.push(format!("script: {why}"));
+                None
+            }
+        },
+        (None, Some(Value::String(text))) => Some((text.clone(), load.files.config_name())),
+        (Some(_), None) => {
+            problems.push("script: must be a path, a string".to_owned());
+            None
+        }
+        (None, Some(_)) => {
+            problems.push("source: must be rhai source text, a string".to_owned());
+            None
+        }
+        _ => None,
+    };
+    let script = match (text, sandbox) {
+        (Some((text, file)), Some(sandbox)) => {
+            match script::compile(sandbox, &name, kind_or_trigger == RuleKind::Trigger, &text) {
+                Ok(script) => {
+                    if let Some(d) = declared.as_object_mut() {
+                        d.remove("script");
+                        d.insert("source".to_owned(), Value::String(text));
+                    }
+                    Some(script)
+                }
+                Err(found) => {
+                    compile_problems.compile = true;
+                    compile_problems.list.extend(
+                        found
+                            .into_iter()
+                            .map(|(at, why)| format!("{file}:{at}: rule {name}: {why}")),
+                    );
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let when = match map.get("when") {
         None => Vec::new(),
         Some(v) => parse_guard(v, kind_or_trigger, catalog).unwrap_or_else(|found| {
@@ -315,7 +423,8 @@ fn parse_rule(decl: &Value, catalog: &Catalog) -> Result<Rule, Vec<String>> {
             enabled,
             when,
             then,
-            declared: decl.clone(),
+            script,
+            declared,
         }),
         _ => Err(problems),
     }
@@ -431,6 +540,46 @@ impl Field {
     pub fn parse(name: &str) -> Option<Field> {
         Field::ALL.into_iter().find(|f| f.as_str() == name)
     }
+
+    /// One field of the case view, as the view shows it.
+    pub(crate) fn value_in(self, case: &Case) -> Value {
+        match self {
+            Field::Id => json!(case.id),
+            Field::Type => json!(case.case_type),
+            Field::Subject => json!(case.subject),
+            Field::Priority => json!(case.priority),
+            Field::Status => json!(case.status),
+            Field::Category => json!(case.category),
+            Field::Closed => json!(case.closed),
+            Field::Requester => json!(case.requester),
+            Field::Submitter => json!(case.submitter),
+            Field::Assignee => json!(case.assignee),
+            Field::Group => json!(case.group),
+            Field::Problem => json!(case.problem),
+            Field::DueDate => json!(case.due_date),
+            Field::DueAt => json!(case.due_at),
+            Field::Tags => json!(case.tags),
+            Field::Channel => json!(case.channel),
+            Field::FollowUpOf => json!(case.follow_up_of),
+            Field::Reopens => json!(case.reopens),
+            Field::CreatedAt => json!(case.created_at),
+            Field::UpdatedAt => json!(case.updated_at),
+            Field::StatusChangedAt => json!(case.status_changed_at),
+            Field::CategoryChangedAt => json!(case.category_changed_at),
+            Field::AssignedAt => json!(case.assigned_at),
+            Field::ResolvedAt => json!(case.resolved_at),
+            Field::RepliedAt => json!(case.replied_at),
+            Field::ClosedAt => json!(case.closed_at),
+            Field::Overdue => json!(case.overdue),
+            Field::Deleted => json!(case.deleted),
+            Field::Version => json!(case.version),
+        }
+    }
+}
+
+/// Whole hours from `from` to `to`, floored (negative when `to` is earlier).
+fn hours(from: Instant, to: Instant) -> i64 {
+    (to.unix_seconds() - from.unix_seconds()).div_euclid(3600)
 }
 
 /// A whole-hour count (or `reopens`) a guard bounds.
@@ -448,6 +597,18 @@ pub(crate) enum Measure {
 }
 
 impl Measure {
+    /// The whole-hour measures (every one but `reopens`), as `ticket` shows them.
+    pub(crate) const HOURS: [Measure; 8] = [
+        Measure::HoursSinceCreated,
+        Measure::HoursSinceUpdated,
+        Measure::HoursInStatus,
+        Measure::HoursInCategory,
+        Measure::HoursSinceAssigned,
+        Measure::HoursSinceResolved,
+        Measure::HoursSinceReply,
+        Measure::HoursUntilDue,
+    ];
+
     const ALL: [(Measure, &'static str); 9] = [
         (Measure::HoursSinceCreated, "hours_since_created"),
         (Measure::HoursSinceUpdated, "hours_since_updated"),
@@ -465,6 +626,23 @@ impl Measure {
             .iter()
             .find(|(m, _)| *m == self)
             .map_or("", |(_, name)| name)
+    }
+
+    /// A measure of the case at `now`, as scripts see it: whole hours, floored; `None` when
+    /// the instant it counts from is absent.
+    pub(crate) fn of(self, case: &Case, now: Instant) -> Option<i64> {
+        let since = |t: Option<Instant>| t.map(|t| hours(t, now));
+        match self {
+            Measure::HoursSinceCreated => since(Some(case.created_at)),
+            Measure::HoursSinceUpdated => since(Some(case.updated_at)),
+            Measure::HoursInStatus => since(Some(case.status_changed_at)),
+            Measure::HoursInCategory => since(Some(case.category_changed_at)),
+            Measure::HoursSinceAssigned => since(case.assigned_at),
+            Measure::HoursSinceResolved => since(case.resolved_at),
+            Measure::HoursSinceReply => since(case.replied_at),
+            Measure::HoursUntilDue => case.due_at.map(|due| hours(now, due)),
+            Measure::Reopens => Some(i64::from(case.reopens)),
+        }
     }
 }
 

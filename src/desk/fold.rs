@@ -134,8 +134,7 @@ impl Desk {
                 return Ok(None);
             }
             (EventKind::RulesReplaced { rules }, None, None) => {
-                crate::config::Rules::parse(&rules.clone().into(), &self.config.catalog)
-                    .map_err(Error::config_problems)?;
+                self.config.parse_rules(&rules.clone().into())?;
                 return Ok(None);
             }
             (_, None, _) => return Err(Error::input(format!("event {seq} names no case"))),

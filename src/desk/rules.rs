@@ -10,12 +10,13 @@ use serde_json::Value;
 
 use crate::case::CaseId;
 use crate::command::Command;
+use crate::config::Pos;
 use crate::config::{Rule, RuleKind, Rules, Test};
 use crate::error::{Error, ErrorCode};
 use crate::event::{Event, EventKind};
 use crate::ids::IdMap;
 use crate::lifecycle;
-use crate::rules::{self, Ctx, Firing, MAX_AUTOMATION_FIRINGS, Outcome};
+use crate::rules::{self, Ctx, Firing, MAX_AUTOMATION_FIRINGS, MAX_LIMIT_FAILURES, Outcome};
 use crate::time::Instant;
 
 use super::index::{IdSet, union};
@@ -30,6 +31,9 @@ pub(crate) struct RuleState {
     pub(crate) firings: IdMap<(u32, CaseId), u32>,
     /// The rules disabled until the rules are replaced, by place in the list.
     pub(crate) disabled: Vec<u32>,
+    /// How many evaluations in a row of each rule (by place) hit a script limit; a rule
+    /// with none is absent.
+    pub(crate) limit_failures: IdMap<u32, u32>,
 }
 
 impl RuleState {
@@ -65,11 +69,21 @@ impl RuleState {
             .collect()
     }
 
+    /// The runs of script limit failures by rule name, in list order.
+    pub(crate) fn named_limit_failures(&self, rules: &Rules) -> Vec<(String, u32)> {
+        let mut out: Vec<(u32, u32)> = self.limit_failures.iter().map(|(i, n)| (*i, *n)).collect();
+        out.sort_unstable();
+        out.into_iter()
+            .filter_map(|(i, n)| rules.get(i as usize).map(|r| (r.name.to_string(), n)))
+            .collect()
+    }
+
     /// The state a snapshot describes, by rule name.
     pub(crate) fn from_named(
         rules: &Rules,
         firings: Vec<(String, CaseId, u32)>,
         disabled: &[String],
+        limit_failures: &[(String, u32)],
     ) -> Result<RuleState, String> {
         let place = |name: &str| {
             rules
@@ -94,6 +108,19 @@ impl RuleState {
                 .position(|r| *r.name == **name)
                 .ok_or_else(|| format!("rule state names no rule `{name}`"))?;
             state.disabled.push(i as u32);
+        }
+        for (name, n) in limit_failures {
+            let i = rules
+                .iter()
+                .position(|r| *r.name == **name)
+                .ok_or_else(|| format!("rule state names no rule `{name}`"))?;
+            if *n == 0 || *n >= MAX_LIMIT_FAILURES {
+                return Err(format!(
+                    "rule state: `{name}` hit script limits {n} times in a row; a run is 1 to {}",
+                    MAX_LIMIT_FAILURES - 1
+                ));
+            }
+            state.limit_failures.insert(i as u32, *n);
         }
         Ok(state)
     }
@@ -155,18 +182,29 @@ pub enum Explanation {
         value: Value,
     },
     /// The guard holds, but the actions would change nothing and notify no one.
-    NoChange,
+    NoChange {
+        /// What the script printed (`print`, `debug`); empty for a `then` table.
+        trace: String,
+    },
     /// The rule would fire: the events it would record (its changes and notifications).
     WouldFire {
         /// The events' kinds, in order.
         events: Vec<EventKind>,
+        /// What the script printed (`print`, `debug`); empty for a `then` table.
+        trace: String,
     },
-    /// The rule would fail: the code and message of its `rule_failed`.
+    /// The rule would fail: the code, message and position of its `rule_failed`.
     WouldFail {
-        /// `action_rejected` or `limit_exceeded`.
+        /// `script_runtime`, `script_limit`, `action_rejected` or `limit_exceeded`.
         code: ErrorCode,
         /// Why.
         message: String,
+        /// The line in the script, for a script's failure.
+        line: Option<u32>,
+        /// The column in the script, for a script's failure.
+        column: Option<u32>,
+        /// What the script printed (`print`, `debug`) before it failed.
+        trace: String,
     },
 }
 
@@ -201,7 +239,7 @@ impl Desk {
     /// `invalid_config` naming every problem of the declarations (nothing changes but the
     /// advance to `at`); `stale_time`.
     pub fn replace_rules(&mut self, at: Instant, rules: &Value) -> Result<Vec<Event>, Rejection> {
-        let parsed = Rules::parse(rules, &self.config.catalog).map_err(Error::config_problems);
+        let parsed = self.config.parse_rules(rules);
         let mut events = self.advance_to(at).map_err(|error| Rejection {
             error,
             events: Vec::new(),
@@ -283,9 +321,16 @@ impl Desk {
                 value,
             });
         }
-        Ok(match rules::evaluate(self, r, c) {
-            Outcome::Quiet => Explanation::NoChange,
-            Outcome::Failed { code, message } => Explanation::WouldFail { code, message },
+        let (outcome, trace) = rules::evaluate(self, r, c, &ctx);
+        Ok(match outcome {
+            Outcome::Quiet => Explanation::NoChange { trace },
+            Outcome::Failed { code, message, at } => Explanation::WouldFail {
+                code,
+                message,
+                line: at.map(|a| a.0),
+                column: at.map(|a| a.1),
+                trace,
+            },
             Outcome::Fired(_)
                 if r.kind == RuleKind::Automation
                     && self.rule_state.firings_of(i, case) >= MAX_AUTOMATION_FIRINGS =>
@@ -293,6 +338,9 @@ impl Desk {
                 Explanation::WouldFail {
                     code: ErrorCode::LimitExceeded,
                     message: capped(r, case),
+                    line: None,
+                    column: None,
+                    trace,
                 }
             }
             Outcome::Fired(firing) => {
@@ -308,7 +356,7 @@ impl Desk {
                         message,
                     }
                 }));
-                Explanation::WouldFire { events }
+                Explanation::WouldFire { events, trace }
             }
         })
     }
@@ -361,14 +409,20 @@ impl Desk {
             };
             self.stats.bump(i, 0);
             from = i + 1;
-            match rules::evaluate(self, rule, case) {
-                Outcome::Quiet => {}
-                Outcome::Failed { code, message } => {
+            let (outcome, _) = rules::evaluate(self, rule, case, &ctx);
+            match outcome {
+                Outcome::Quiet => self.evaluated_within_limits(i),
+                Outcome::Failed {
+                    code,
+                    message,
+                    at: pos,
+                } => {
                     done.push(i);
-                    self.rule_failed(at, id, i, rule, code, message, out);
+                    self.rule_failed(at, id, i, rule, (code, message, pos), out);
                 }
                 Outcome::Fired(firing) => {
                     done.push(i);
+                    self.evaluated_within_limits(i);
                     if self.rule_fired(at, id, i, rule, firing, work, out) {
                         from = 0;
                     }
@@ -409,18 +463,31 @@ impl Desk {
                 }
                 let id = case.id;
                 self.stats.bump(i, 0);
-                let outcome = rules::evaluate(self, rule, case);
+                let (outcome, _) = rules::evaluate(self, rule, case, &ctx);
                 let mut work = VecDeque::new();
+                if !matches!(
+                    outcome,
+                    Outcome::Failed {
+                        code: ErrorCode::ScriptLimit,
+                        ..
+                    }
+                ) {
+                    self.evaluated_within_limits(i);
+                }
                 match outcome {
                     Outcome::Quiet => continue,
-                    Outcome::Failed { code, message } => {
-                        self.rule_failed(at, id, i, rule, code, message, out);
+                    Outcome::Failed {
+                        code,
+                        message,
+                        at: pos,
+                    } => {
+                        self.rule_failed(at, id, i, rule, (code, message, pos), out);
                     }
                     Outcome::Fired(_)
                         if self.rule_state.firings_of(i, id) >= MAX_AUTOMATION_FIRINGS =>
                     {
-                        let message = capped(rule, id);
-                        self.rule_failed(at, id, i, rule, ErrorCode::LimitExceeded, message, out);
+                        let failure = (ErrorCode::LimitExceeded, capped(rule, id), None);
+                        self.rule_failed(at, id, i, rule, failure, out);
                     }
                     Outcome::Fired(firing) => {
                         if self.rule_fired(at, id, i, rule, firing, &mut work, out) {
@@ -520,15 +587,22 @@ impl Desk {
         changes_case
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// An evaluation of rule `i` that hit no script limit: its run of limit failures ends.
+    fn evaluated_within_limits(&mut self, i: usize) {
+        if !self.rule_state.limit_failures.is_empty() {
+            self.rule_state.limit_failures.remove(&(i as u32));
+        }
+    }
+
+    /// Commits a rule's failure on case `id`: `rule_failed`, and `rule_disabled` right
+    /// after the 10th script limit in a row.
     fn rule_failed(
         &mut self,
         at: Instant,
         id: CaseId,
         i: usize,
         rule: &Rule,
-        code: ErrorCode,
-        message: String,
+        (code, message, pos): (ErrorCode, String, Option<Pos>),
         out: &mut Vec<Event>,
     ) {
         self.stats.bump(i, 2);
@@ -538,10 +612,18 @@ impl Desk {
             kind: rule.kind,
             code,
             message,
-            line: None,
-            column: None,
+            line: pos.map(|p| p.0),
+            column: pos.map(|p| p.1),
         };
         self.emit(at, Some(id), version, kind, out);
+        let in_a_row = self.rule_state.limit_failures.get(&(i as u32)).copied();
+        if in_a_row.is_some_and(|n| n >= MAX_LIMIT_FAILURES) {
+            let kind = EventKind::RuleDisabled {
+                rule: rule.name.to_string(),
+                kind: rule.kind,
+            };
+            self.emit(at, Some(id), version, kind, out);
+        }
     }
 
     /// Folds a rule's event into the rules' state.
@@ -567,14 +649,30 @@ impl Desk {
                     *n = n.saturating_add(1);
                 }
             }
+            (EventKind::RuleFailed { rule, code, .. }, _) => {
+                if let Some(i) = place(rule) {
+                    if *code == ErrorCode::ScriptLimit {
+                        let n = self.rule_state.limit_failures.entry(i).or_insert(0);
+                        *n = n.saturating_add(1);
+                    } else {
+                        self.rule_state.limit_failures.remove(&i);
+                    }
+                }
+            }
+            (EventKind::RuleFired { rule, .. }, _) => {
+                if let Some(i) = place(rule) {
+                    self.rule_state.limit_failures.remove(&i);
+                }
+            }
             (EventKind::RuleDisabled { rule, .. }, _) => {
                 if let Some(i) = place(rule) {
                     self.rule_state.disabled.push(i);
+                    self.rule_state.limit_failures.remove(&i);
                 }
             }
             (EventKind::RulesReplaced { rules }, _) => {
                 // Checked when replaced or replayed: they parse.
-                if let Ok(rules) = Rules::parse(&Value::from(rules.clone()), &self.config.catalog) {
+                if let Ok(rules) = self.config.parse_rules(&Value::from(rules.clone())) {
                     self.config.rules = rules;
                 }
                 self.rule_state = RuleState::default();

@@ -20,7 +20,7 @@ use super::store::CaseStore;
 use crate::case::{Case, CaseId, CaseType, Channel, MAX_COUNTER, Name, Priority, Tags};
 use crate::command::{Command, Derived};
 use crate::config::Groups;
-use crate::config::{Config, NewStatusPolicy, Rules};
+use crate::config::{Config, NewStatusPolicy};
 use crate::desk::Desk;
 use crate::error::Error;
 use crate::lifecycle::{self, Cascade, FollowOn};
@@ -28,8 +28,9 @@ use crate::status::{Catalog, Category, Status, StatusId};
 use crate::time::{Date, Instant};
 
 const MAGIC: &str = "caseflow-snapshot";
-/// The snapshot format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 2;
+/// The snapshot format version this build writes. It also reads version 2, which had no
+/// script limits and no runs of limit failures (a desk of version 2 ran no scripts).
+pub const SNAPSHOT_VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,6 +56,12 @@ struct Meta {
     firings: Vec<(String, CaseId, u32)>,
     /// The rules disabled until the rules are replaced.
     disabled: Vec<String>,
+    /// The script limits that differ from the defaults (version 3).
+    #[serde(default)]
+    limits: serde_json::Value,
+    /// Runs of script limit failures: (rule, failures in a row) (version 3).
+    #[serde(default)]
+    limit_failures: Vec<(String, u32)>,
     /// How many case lines follow.
     cases: usize,
 }
@@ -460,6 +467,8 @@ impl Desk {
             rules: config.rules.declared(),
             firings: self.rule_state.named_firings(&config.rules),
             disabled: self.rule_state.named_disabled(&config.rules),
+            limits: config.limits.to_value(),
+            limit_failures: self.rule_state.named_limit_failures(&config.rules),
             cases: self.cases.len(),
         };
         serde_json::to_writer(&mut *out, &meta)?;
@@ -507,9 +516,9 @@ impl Desk {
         if magic != MAGIC {
             return Err(bad(format!("`{header}` is not a snapshot header")));
         }
-        if version != SNAPSHOT_VERSION.to_string() {
+        if version != SNAPSHOT_VERSION.to_string() && version != "2" {
             return Err(bad(format!(
-                "unknown version {version}; this build reads version {SNAPSHOT_VERSION}"
+                "unknown version {version}; this build reads versions 2 and {SNAPSHOT_VERSION}"
             )));
         }
         let length: usize = length
@@ -541,16 +550,21 @@ impl Desk {
             "auto_close_after_days": body.auto_close_after_days,
             "new_status": body.new_status,
             "automation_interval_minutes": body.automation_interval_minutes,
+            "limits": if body.limits.is_null() { json!({}) } else { body.limits },
         }))?;
         if let Some(groups) = &body.groups {
             crate::config::check_groups(groups)?;
         }
         config.groups = body.groups;
         config.catalog = Catalog::from_statuses(body.statuses)?;
-        config.rules =
-            Rules::parse(&body.rules.into(), &config.catalog).map_err(Error::config_problems)?;
-        let rule_state =
-            RuleState::from_named(&config.rules, body.firings, &body.disabled).map_err(&bad)?;
+        config.rules = config.parse_rules(&body.rules.into())?;
+        let rule_state = RuleState::from_named(
+            &config.rules,
+            body.firings,
+            &body.disabled,
+            &body.limit_failures,
+        )
+        .map_err(&bad)?;
         let mode = if body.routed {
             Cascade::Routed
         } else {

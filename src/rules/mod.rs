@@ -7,15 +7,20 @@
 use serde_json::{Value, json};
 
 use crate::case::Case;
-use crate::config::{Actions, Field, Measure, Piece, Rule, Test};
+use crate::case::{CaseType, Priority, Tags};
+use crate::config::{Action, Actions, Field, Input, Piece, Pos, Rule, RuleKind, Test};
 use crate::error::ErrorCode;
 use crate::event::{CloseCause, EventKind};
 use crate::lifecycle::{self, Change, Decision, Edit, Source, State};
 use crate::status::Category;
+use crate::time::Date;
 use crate::time::Instant;
 
 /// Most times one automation may fire on one case (docs/rules.md, The 100-firing cap).
 pub const MAX_AUTOMATION_FIRINGS: u32 = 100;
+
+/// Script limits in a row after which a rule is disabled (docs/rules.md, Disabling).
+pub const MAX_LIMIT_FAILURES: u32 = 10;
 
 /// The first sweep instant strictly after `t`: a multiple of the interval since the epoch
 /// (docs/rules.md, Automations). `None` when that instant cannot be represented: no sweep
@@ -61,7 +66,7 @@ pub(crate) fn first_failure<'g>(
         Test::Group(_) => json!(case.group),
         Test::Overdue(_) => json!(case.overdue),
         Test::TagsAll(_) | Test::TagsAny(_) | Test::TagsNone(_) => json!(case.tags),
-        Test::Measure(m, _) => json!(measure(*m, case, ctx.now)),
+        Test::Measure(m, _) => json!(m.of(case, ctx.now)),
         Test::Created(_) => json!(ctx.created),
         // The fields that did change in the step, none of them named.
         Test::Changed(_) => {
@@ -92,31 +97,9 @@ fn holds(test: &Test, case: &Case, ctx: &Ctx<'_>) -> bool {
         Test::TagsAll(tags) => tags.iter().all(|t| case.tags.contains(t)),
         Test::TagsAny(tags) => tags.iter().any(|t| case.tags.contains(t)),
         Test::TagsNone(tags) => !tags.iter().any(|t| case.tags.contains(t)),
-        Test::Measure(m, bound) => measure(*m, case, ctx.now).is_some_and(|n| bound.holds(n)),
+        Test::Measure(m, bound) => m.of(case, ctx.now).is_some_and(|n| bound.holds(n)),
         Test::Created(want) => ctx.created == *want,
         Test::Changed(fields) => fields.iter().any(|f| changed(*f, case, ctx)),
-    }
-}
-
-/// Whole hours from `from` to `to`, floored (negative when `to` is earlier).
-fn hours(from: Instant, to: Instant) -> i64 {
-    (to.unix_seconds() - from.unix_seconds()).div_euclid(3600)
-}
-
-/// A measure of the case at `now`, as scripts see it: whole hours, floored; `None` when
-/// the instant it counts from is absent.
-pub(crate) fn measure(m: Measure, case: &Case, now: Instant) -> Option<i64> {
-    let since = |t: Option<Instant>| t.map(|t| hours(t, now));
-    match m {
-        Measure::HoursSinceCreated => since(Some(case.created_at)),
-        Measure::HoursSinceUpdated => since(Some(case.updated_at)),
-        Measure::HoursInStatus => since(Some(case.status_changed_at)),
-        Measure::HoursInCategory => since(Some(case.category_changed_at)),
-        Measure::HoursSinceAssigned => since(case.assigned_at),
-        Measure::HoursSinceResolved => since(case.resolved_at),
-        Measure::HoursSinceReply => since(case.replied_at),
-        Measure::HoursUntilDue => case.due_at.map(|due| hours(now, due)),
-        Measure::Reopens => Some(i64::from(case.reopens)),
     }
 }
 
@@ -169,48 +152,13 @@ fn same(field: Field, a: &Case, b: &Case) -> bool {
 /// Whether `field` has a value (is not absent) in the view: every field of a new case
 /// but the absent optional ones counts as changed by its creation.
 fn present(field: Field, case: &Case) -> bool {
-    !field_value(case, field).is_null()
-}
-
-/// One field of the case view, as the view shows it.
-pub(crate) fn field_value(case: &Case, field: Field) -> Value {
-    match field {
-        Field::Id => json!(case.id),
-        Field::Type => json!(case.case_type),
-        Field::Subject => json!(case.subject),
-        Field::Priority => json!(case.priority),
-        Field::Status => json!(case.status),
-        Field::Category => json!(case.category),
-        Field::Closed => json!(case.closed),
-        Field::Requester => json!(case.requester),
-        Field::Submitter => json!(case.submitter),
-        Field::Assignee => json!(case.assignee),
-        Field::Group => json!(case.group),
-        Field::Problem => json!(case.problem),
-        Field::DueDate => json!(case.due_date),
-        Field::DueAt => json!(case.due_at),
-        Field::Tags => json!(case.tags),
-        Field::Channel => json!(case.channel),
-        Field::FollowUpOf => json!(case.follow_up_of),
-        Field::Reopens => json!(case.reopens),
-        Field::CreatedAt => json!(case.created_at),
-        Field::UpdatedAt => json!(case.updated_at),
-        Field::StatusChangedAt => json!(case.status_changed_at),
-        Field::CategoryChangedAt => json!(case.category_changed_at),
-        Field::AssignedAt => json!(case.assigned_at),
-        Field::ResolvedAt => json!(case.resolved_at),
-        Field::RepliedAt => json!(case.replied_at),
-        Field::ClosedAt => json!(case.closed_at),
-        Field::Overdue => json!(case.overdue),
-        Field::Deleted => json!(case.deleted),
-        Field::Version => json!(case.version),
-    }
+    !field.value_in(case).is_null()
 }
 
 /// A field as a `{field}` placeholder renders it: absent as empty, a boolean as
 /// `true`/`false`, tags joined by `, `, an instant as in the view.
 fn render(case: &Case, field: Field) -> String {
-    match field_value(case, field) {
+    match field.value_in(case) {
         Value::Null => String::new(),
         Value::String(s) => s,
         Value::Array(items) => items
@@ -240,8 +188,13 @@ pub(crate) enum Outcome {
     Quiet,
     /// The rule fires: these changes of the case, then these notifications.
     Fired(Firing),
-    /// The rule fails and changes nothing.
-    Failed { code: ErrorCode, message: String },
+    /// The rule fails and changes nothing: the code, the message, and the position in the
+    /// script (`None` for a `then` table and for the cap).
+    Failed {
+        code: ErrorCode,
+        message: String,
+        at: Option<Pos>,
+    },
 }
 
 /// A rule's firing: the case's changes (a `closed` included), the problem they resolve,
@@ -252,30 +205,209 @@ pub(crate) struct Firing {
     pub(crate) notifications: Vec<(String, String)>,
 }
 
-/// What `rule`'s `then` table would do to `case` (live, not closed), all or nothing.
-pub(crate) fn evaluate(state: &impl State, rule: &Rule, case: &Case) -> Outcome {
+/// What `rule` would do to `case` (live, not closed), all or nothing, and what its script
+/// printed (empty for a `then` table).
+pub(crate) fn evaluate(
+    state: &impl State,
+    rule: &Rule,
+    case: &Case,
+    ctx: &Ctx<'_>,
+) -> (Outcome, String) {
+    let Some(script) = &rule.script else {
+        return (evaluate_then(state, rule, case), String::new());
+    };
+    let Some(sandbox) = state.config().rules.sandbox() else {
+        // A rule set with a script always has a sandbox; failing beats a panic.
+        let message = "the rule set has no script engine".to_owned();
+        return (
+            failed(ErrorCode::ScriptRuntime, message, None),
+            String::new(),
+        );
+    };
+    let input = Input {
+        now: ctx.now,
+        before: ctx.before,
+        created: ctx.created,
+    };
+    match crate::config::run_script(sandbox, script, case, &input) {
+        Ok(recorded) => (
+            settle(state, rule, case, &Plan::of(&recorded.actions)),
+            recorded.trace,
+        ),
+        Err(f) => {
+            let code = if f.limit {
+                ErrorCode::ScriptLimit
+            } else {
+                ErrorCode::ScriptRuntime
+            };
+            (failed(code, f.message, f.at), f.trace)
+        }
+    }
+}
+
+fn failed(code: ErrorCode, message: String, at: Option<Pos>) -> Outcome {
+    Outcome::Failed { code, message, at }
+}
+
+/// What a `then` table would do.
+fn evaluate_then(state: &impl State, rule: &Rule, case: &Case) -> Outcome {
     let a: &Actions = &rule.then;
-    let edit = Edit {
-        status: a.set_status.as_deref(),
-        priority: a.set_priority,
-        case_type: a.set_type,
-        subject: None,
-        assignee: a.assign.as_ref().map(|x| x.as_deref()),
-        group: a.set_group.as_ref().map(|x| x.as_deref()),
-        problem: None,
-        due_date: a.set_due_date,
-        add_tags: &a.add_tags,
-        remove_tags: &a.remove_tags,
+    let none = (0, 0);
+    let plan = Plan {
+        status: a.set_status.as_ref().map(|s| (s.to_string(), none)),
+        priority: a.set_priority.map(|p| (p, none)),
+        case_type: a.set_type.map(|t| (t, none)),
+        assignee: a.assign.clone().map(|x| (x, none)),
+        group: a.set_group.clone().map(|x| (x, none)),
+        due_date: a.set_due_date.map(|d| (d, none)),
+        tags: a
+            .add_tags
+            .iter()
+            .map(|t| (t.clone(), true, none))
+            .chain(a.remove_tags.iter().map(|t| (t.clone(), false, none)))
+            .collect(),
+        notifications: a
+            .notify
+            .iter()
+            .map(|n| (n.target.clone(), message(&n.message, case)))
+            .collect(),
+        close: a.close.then_some(none),
     };
-    let rejected = |message: String| Outcome::Failed {
-        code: ErrorCode::ActionRejected,
-        message,
+    settle(state, rule, case, &plan)
+}
+
+/// The actions a rule asks for, the last asked for each field winning, each with the
+/// position that asked for it (`(0, 0)` for a `then` table, which has none).
+#[derive(Debug, Default)]
+struct Plan {
+    status: Option<(String, Pos)>,
+    priority: Option<(Option<Priority>, Pos)>,
+    case_type: Option<(Option<CaseType>, Pos)>,
+    assignee: Option<(Option<String>, Pos)>,
+    group: Option<(Option<String>, Pos)>,
+    due_date: Option<(Option<Date>, Pos)>,
+    /// Each tag's last action: added (true) or removed.
+    tags: Vec<(String, bool, Pos)>,
+    notifications: Vec<(String, String)>,
+    close: Option<Pos>,
+}
+
+impl Plan {
+    /// A script's recorded actions, in the order it recorded them.
+    fn of(actions: &[(Action, Pos)]) -> Plan {
+        let mut plan = Plan::default();
+        for (action, at) in actions {
+            let at = *at;
+            match action {
+                Action::Status(s) => plan.status = Some((s.clone(), at)),
+                Action::Priority(p) => plan.priority = Some((*p, at)),
+                Action::Type(t) => plan.case_type = Some((*t, at)),
+                Action::Assign(a) => plan.assignee = Some((a.clone(), at)),
+                Action::Group(g) => plan.group = Some((g.clone(), at)),
+                Action::DueDate(d) => plan.due_date = Some((*d, at)),
+                Action::AddTag(t) | Action::RemoveTag(t) => {
+                    plan.tags.retain(|(x, _, _)| x != t);
+                    plan.tags
+                        .push((t.clone(), matches!(action, Action::AddTag(_)), at));
+                }
+                Action::Notify { target, message } => {
+                    plan.notifications.push((target.clone(), message.clone()));
+                }
+                Action::Close => plan.close = Some(at),
+            }
+        }
+        plan
+    }
+
+    /// The positions of its changes of fields, in script order.
+    fn positions(&self) -> Vec<Pos> {
+        let mut all: Vec<Pos> = [
+            self.status.as_ref().map(|x| x.1),
+            self.priority.map(|x| x.1),
+            self.case_type.map(|x| x.1),
+            self.assignee.as_ref().map(|x| x.1),
+            self.group.as_ref().map(|x| x.1),
+            self.due_date.map(|x| x.1),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(self.tags.iter().map(|t| t.2))
+        .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    /// Its changes of fields asked for at or before `upto` in the script, checked as one
+    /// edit by the rule.
+    fn decide(
+        &self,
+        state: &impl State,
+        rule: &Rule,
+        case: &Case,
+        upto: Pos,
+    ) -> Result<Decision, crate::error::Error> {
+        let keep = |at: Pos| at <= upto;
+        let tags = |added: bool| -> Tags {
+            self.tags
+                .iter()
+                .filter(|(_, a, at)| *a == added && keep(*at))
+                .map(|(t, _, _)| t.clone())
+                .collect()
+        };
+        let (add_tags, remove_tags) = (tags(true), tags(false));
+        let edit = Edit {
+            status: self
+                .status
+                .as_ref()
+                .filter(|x| keep(x.1))
+                .map(|x| x.0.as_str()),
+            priority: self.priority.filter(|x| keep(x.1)).map(|x| x.0),
+            case_type: self.case_type.filter(|x| keep(x.1)).map(|x| x.0),
+            subject: None,
+            assignee: self
+                .assignee
+                .as_ref()
+                .filter(|x| keep(x.1))
+                .map(|x| x.0.as_deref()),
+            group: self
+                .group
+                .as_ref()
+                .filter(|x| keep(x.1))
+                .map(|x| x.0.as_deref()),
+            problem: None,
+            due_date: self.due_date.filter(|x| keep(x.1)).map(|x| x.0),
+            add_tags: &add_tags,
+            remove_tags: &remove_tags,
+        };
+        lifecycle::edit(state, case, &edit, Source::Rule(&rule.name))
+    }
+}
+
+/// What a plan does to `case`, all or nothing: its edit through the lifecycle's checks,
+/// then `close`, then its notifications. A rejected action is reported at the position
+/// of the first change, in script order, that the lifecycle refuses together with those
+/// before it.
+fn settle(state: &impl State, rule: &Rule, case: &Case, plan: &Plan) -> Outcome {
+    let in_script = rule.script.is_some();
+    let rejected = |message: String, at: Pos| {
+        failed(ErrorCode::ActionRejected, message, in_script.then_some(at))
     };
-    let mut decision = match lifecycle::edit(state, case, &edit, Source::Rule(&rule.name)) {
+    let mut decision = match plan.decide(state, rule, case, (u32::MAX, u32::MAX)) {
         Ok(decision) => decision,
-        Err(e) => return rejected(e.message().to_owned()),
+        Err(e) => {
+            let culprit = plan
+                .positions()
+                .into_iter()
+                .find(|at| plan.decide(state, rule, case, *at).is_err())
+                .unwrap_or((0, 0));
+            return rejected(e.message().to_owned(), culprit);
+        }
     };
-    if a.close {
+    if let Some(at) = plan.close {
+        if rule.kind == RuleKind::Trigger {
+            return rejected("close: triggers cannot close a case".to_owned(), at);
+        }
         let category = decision
             .changes
             .iter()
@@ -286,10 +418,13 @@ pub(crate) fn evaluate(state: &impl State, rule: &Rule, case: &Case) -> Outcome 
             })
             .unwrap_or(case.category);
         if category != Category::Resolved {
-            return rejected(format!(
-                "close: case {} is in category {category}, not resolved",
-                case.id
-            ));
+            return rejected(
+                format!(
+                    "close: case {} is in category {category}, not resolved",
+                    case.id
+                ),
+                at,
+            );
         }
         let closed = EventKind::Closed {
             cause: CloseCause::Rule,
@@ -300,17 +435,12 @@ pub(crate) fn evaluate(state: &impl State, rule: &Rule, case: &Case) -> Outcome 
             None => decision.changes.push(Change::of(case.id, vec![closed])),
         }
     }
-    let notifications: Vec<(String, String)> = a
-        .notify
-        .iter()
-        .map(|n| (n.target.clone(), message(&n.message, case)))
-        .collect();
-    if decision.changes.is_empty() && notifications.is_empty() {
+    if decision.changes.is_empty() && plan.notifications.is_empty() {
         return Outcome::Quiet;
     }
     Outcome::Fired(Firing {
         decision,
-        notifications,
+        notifications: plan.notifications.clone(),
     })
 }
 
@@ -372,12 +502,7 @@ mod tests {
                 Field::Version => b.version = 2,
             }
             assert!(!same(field, &a, &b), "{}", field.as_str());
-            assert_ne!(
-                field_value(&a, field),
-                field_value(&b, field),
-                "{}",
-                field.as_str()
-            );
+            assert_ne!(field.value_in(&a), field.value_in(&b), "{}", field.as_str());
         }
         assert_eq!(RuleKind::Trigger.as_str(), "trigger");
         assert_eq!(RuleKind::Automation.as_str(), "automation");
@@ -387,14 +512,14 @@ mod tests {
     /// category, priority and type, it admits a case exactly when such a guard holds.
     #[test]
     fn prefilters_agree_with_their_guards() {
-        let catalog = Catalog::default();
         let declared = serde_json::json!([
             {"name": "a", "kind": "trigger", "when": {"category": ["new", "resolved"]}, "then": {"add_tags": ["x"]}},
             {"name": "b", "kind": "trigger", "when": {"priority": ["none", "urgent"], "type": ["task"]}, "then": {"add_tags": ["x"]}},
             {"name": "c", "kind": "automation", "when": {"type": ["none", "problem"], "category": ["open"], "priority": ["low", "high"]}, "then": {"add_tags": ["x"]}},
             {"name": "d", "kind": "trigger", "then": {"add_tags": ["x"]}}
         ]);
-        let rules = crate::config::Rules::parse(&declared, &catalog).unwrap();
+        let config = crate::config::Config::default();
+        let rules = config.parse_rules(&declared).unwrap();
         let now: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
         let ctx = Ctx {
             now,
