@@ -39,6 +39,12 @@
 #[doc = include_str!("../DESIGN.md")]
 pub mod design {}
 
+/// Guides for the people who write an account's rules and policies.
+pub mod guide {
+    #[doc = include_str!("guide/writing_rules.md")]
+    pub mod writing_rules {}
+}
+
 /// README.md's example, compiled and run as a doctest.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

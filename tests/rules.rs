@@ -43,16 +43,26 @@ pub(crate) fn rule_pack() -> Value {
          "then": {"remove_tags": ["flip"]}},
         {"name": "flop", "kind": "automation",
          "when": {"tags_none": ["flip"], "category": ["pending", "on_hold"]},
-         "then": {"add_tags": ["flip"]}}
+         "then": {"add_tags": ["flip"]}},
+        {"name": "script-trigger", "kind": "trigger",
+         "source": "if changed(\"status\") && previous(\"category\") == \"pending\" {\n  add_tag(`from-${previous(\"status\")}`);\n  notify(\"agents\", `case ${ticket.id} left pending`);\n}\nif ticket.id % 5 == 0 && ticket.priority == () { set_priority(\"low\"); }"},
+        {"name": "script-throws", "kind": "trigger",
+         "source": "if ticket.id % 7 == 3 && ticket.tags.len() > 1 { throw `case ${ticket.id} has tags`; }"},
+        {"name": "script-automation", "kind": "automation", "when": {"category": ["open", "pending"]},
+         "source": "if ticket.hours_since_updated >= 3 && !ticket.has_tag(\"nudged\") {\n  add_tag(\"nudged\");\n  if ticket.assignee == () { set_group(\"triage\"); }\n}"}
     ])
 }
 
-/// Two rules whose actions the lifecycle always refuses (a due date on a question).
-fn failing_rules() -> [Value; 2] {
+/// Rules that always fail: two whose actions the lifecycle refuses (a due date on a
+/// question), and two scripts that record actions, then throw.
+fn failing_rules() -> [Value; 4] {
     let then = json!({"set_type": "question", "set_due_date": "2026-03-10"});
+    let source = "add_tag(\"broken\");\nset_priority(\"urgent\");\nthrow \"broken\";";
     [
         json!({"name": "broken-trigger", "kind": "trigger", "then": then}),
         json!({"name": "broken-automation", "kind": "automation", "then": then}),
+        json!({"name": "broken-script-trigger", "kind": "trigger", "source": source}),
+        json!({"name": "broken-script-automation", "kind": "automation", "source": source}),
     ]
 }
 
@@ -107,9 +117,11 @@ proptest! {
     fn a_failing_rule_changes_nothing(setup in setup(), ops in ops(), at in 0usize..=10) {
         let plain = simulate_config(with_rules(setup.value(), rule_pack()), &ops);
         let mut rules = rule_pack().as_array().unwrap().clone();
-        let [trigger, automation] = failing_rules();
+        let [trigger, automation, script_trigger, script_automation] = failing_rules();
         rules.insert(at.min(rules.len()), trigger);
         rules.insert((at * 7 % 11).min(rules.len()), automation);
+        rules.insert((at * 3 % 13).min(rules.len()), script_trigger);
+        rules.insert((at * 5 % 14).min(rules.len()), script_automation);
         let failing = simulate_config(with_rules(setup.value(), Value::from(rules)), &ops);
         let kept: Vec<Value> = all_events(&failing)
             .iter()
