@@ -12,3 +12,5 @@ mod scenarios;
 mod sharding;
 mod snapshot;
 mod time;
+#[cfg(feature = "workload")]
+mod workload;
