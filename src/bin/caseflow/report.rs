@@ -164,7 +164,7 @@ pub fn html(a: &Summary, b: Option<&Summary>) -> Result<String, String> {
 body {{ font-family: sans-serif; margin: 24px; color: #222; }}\
 .row {{ display: flex; gap: 24px; align-items: flex-start; }}\
 table {{ border-collapse: collapse; font-size: 13px; }}\
-td {{ border-bottom: 1px solid #ddd; padding: 3px 8px; }}\
+td {{ border-bottom: 1px solid #ddd; padding: 3px 8px; white-space: nowrap; }}\
 td:last-child {{ text-align: right; }}\
 </style></head>\n<body><h1>caseflow simulation</h1>\n{body}</body></html>\n"
     ))

@@ -18,7 +18,6 @@ pub struct Summary {
     pub refused: BTreeMap<String, u64>,
     /// Cases at the end by category (closed ones apart), and closed.
     pub cases: BTreeMap<String, u64>,
-    pub closed: u64,
     pub auto_closed: u64,
     pub closed_by_rule: u64,
     /// Problems whose resolution resolved incidents, and those incidents.
@@ -198,7 +197,6 @@ impl Tally {
             commands: self.commands,
             refused: self.refused,
             cases,
-            closed: self.closed,
             auto_closed: self.auto_closed,
             closed_by_rule: self.closed_by_rule,
             cascades: self.cascades,
