@@ -63,6 +63,8 @@ mod rules;
 mod scenario;
 mod status;
 mod time;
+#[cfg(feature = "workload")]
+pub mod workload;
 
 pub use case::{
     Case, CaseId, CaseType, Channel, MAX_COUNTER, MAX_NAME_CHARS, MAX_REOPENS, MAX_SUBJECT_CHARS,

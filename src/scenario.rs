@@ -19,6 +19,10 @@ pub struct ScenarioOutcome {
     pub name: String,
     /// What went wrong, as `step N: what differed`; `None` when it passed.
     pub failure: Option<String>,
+    /// Each command step run, as a line `step N at INSTANT: OP: ok` (or `: CODE: message`
+    /// when refused) followed by one line per event it caused, the event's JSON indented:
+    /// what `caseflow scenario --verbose` prints.
+    pub trace: Vec<String>,
 }
 
 impl fmt::Display for ScenarioOutcome {
@@ -109,6 +113,7 @@ fn unreadable(path: &Path, why: &str) -> ScenarioOutcome {
     ScenarioOutcome {
         name: path.display().to_string(),
         failure: Some(why.to_owned()),
+        trace: Vec::new(),
     }
 }
 
@@ -159,20 +164,29 @@ pub fn run_scenario_with(text: &str, files: &dyn ScriptLoader) -> Result<Scenari
         .get("name")
         .and_then(Value::as_str)
         .ok_or("a scenario needs a `name`")?;
-    let failure = Runner::run(top, files).err();
+    let mut trace = Vec::new();
+    let failure = Runner::run(top, files, &mut trace).err();
     Ok(ScenarioOutcome {
         name: name.to_owned(),
         failure,
+        trace,
     })
 }
 
-struct Runner {
+struct Runner<'t> {
     desk: Desk,
     last_events: Vec<Event>,
+    trace: &'t mut Vec<String>,
+    /// The number of the step under way, from 1.
+    step: usize,
 }
 
-impl Runner {
-    fn run(top: &Map<String, Value>, files: &dyn ScriptLoader) -> Result<(), String> {
+impl Runner<'_> {
+    fn run(
+        top: &Map<String, Value>,
+        files: &dyn ScriptLoader,
+        trace: &mut Vec<String>,
+    ) -> Result<(), String> {
         let empty = Value::Object(Map::new());
         let config = Config::from_value_with(top.get("config").unwrap_or(&empty), files);
         let config = match (
@@ -202,8 +216,11 @@ impl Runner {
         let mut runner = Runner {
             desk: Desk::new(config, start),
             last_events: Vec::new(),
+            trace,
+            step: 0,
         };
         for (i, step) in steps.iter().enumerate() {
+            runner.step = i + 1;
             runner
                 .step(step)
                 .map_err(|why| format!("step {}: {why}", i + 1))?;
@@ -269,6 +286,22 @@ impl Runner {
                 events: Vec::new(),
             }),
         };
+        let op = obj["do"].get("op").and_then(Value::as_str).unwrap_or("?");
+        let outcome = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(rejection) => rejection.error.to_string(),
+        };
+        self.trace.push(format!(
+            "step {} at {}: {op}: {outcome}",
+            self.step,
+            at.as_str().unwrap_or("?")
+        ));
+        let events = match &result {
+            Ok(events) => events,
+            Err(rejection) => &rejection.events,
+        };
+        self.trace
+            .extend(events.iter().map(|e| format!("  {}", e.to_json())));
         match (result, expected) {
             (Ok(events), None) => {
                 self.last_events = events;

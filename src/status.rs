@@ -51,7 +51,7 @@ impl Category {
         Category::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
-    fn index(self) -> usize {
+    pub(crate) fn index(self) -> usize {
         self as usize
     }
 }

@@ -13,3 +13,5 @@ mod scripts;
 mod sharding;
 mod snapshot;
 mod time;
+#[cfg(feature = "workload")]
+mod workload;

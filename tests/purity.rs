@@ -31,7 +31,11 @@ fn src_never_reads_the_clock() {
         &mut files,
     );
     assert!(files.len() > 5, "src/ not found");
-    for file in files {
+    // The command line (src/bin) is a host: it may time itself for its report.
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join("bin");
+    for file in files.into_iter().filter(|f| !f.starts_with(&bin)) {
         let text = std::fs::read_to_string(&file).unwrap();
         for word in forbidden {
             assert!(!text.contains(word), "{} mentions {word}", file.display());

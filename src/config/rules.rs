@@ -75,6 +75,26 @@ impl Rule {
     pub fn declared(&self) -> &Value {
         &self.declared
     }
+
+    /// The guard as the engine understood it: one `key value` per key, in the order the
+    /// engine checks them (docs/rules.md, Evaluation order), lists normalized (tags
+    /// lowercased and sorted, `"none"` for an absent value). Empty without a guard.
+    ///
+    /// # Example
+    /// ```
+    /// let config = caseflow::Config::from_toml(r#"
+    ///     [[rules]]
+    ///     name = "r"
+    ///     kind = "trigger"
+    ///     when = { tags_any = "VIP", priority = ["urgent", "none"], hours_in_status = { gte = 2 } }
+    ///     then = { add_tags = ["x"] }
+    /// "#).unwrap();
+    /// let rule = config.rules().iter().next().unwrap();
+    /// assert_eq!(rule.guard(), ["priority [urgent, none]", "hours_in_status >= 2", "tags_any [vip]"]);
+    /// ```
+    pub fn guard(&self) -> Vec<String> {
+        self.when.iter().map(Test::describe).collect()
+    }
 }
 
 /// An account's rules, in list order. Cloning shares them.
@@ -704,6 +724,39 @@ impl Test {
             Test::Created(_) => "created",
             Test::Changed(_) => "changed",
         }
+    }
+
+    /// The test as `key value`, for [`Rule::guard`].
+    fn describe(&self) -> String {
+        fn list<T>(items: &[T], show: impl Fn(&T) -> &str) -> String {
+            let shown: Vec<&str> = items.iter().map(show).collect();
+            format!("[{}]", shown.join(", "))
+        }
+        fn opt<T>(item: &Option<T>, show: impl Fn(&T) -> &str) -> &str {
+            item.as_ref().map_or("none", show)
+        }
+        let value = match self {
+            Test::Category(v) => list(v, |c| c.as_str()),
+            Test::Status(v) => list(v, |s| s.as_str()),
+            Test::Type(v) => list(v, |t| opt(t, |t| t.as_str())),
+            Test::Priority(v) => list(v, |p| opt(p, |p| p.as_str())),
+            Test::Channel(v) => list(v, |c| c.as_str()),
+            Test::Assignee(v) | Test::Group(v) => list(v, |n| opt(n, String::as_str)),
+            Test::Assigned(b) | Test::Overdue(b) | Test::Created(b) => b.to_string(),
+            Test::TagsAll(t) | Test::TagsAny(t) | Test::TagsNone(t) => {
+                list(&t.iter().collect::<Vec<_>>(), |t| t.as_str())
+            }
+            Test::Changed(v) => list(v, |f| f.as_str()),
+            Test::Measure(_, b) => {
+                let bounds = [(">=", b.gte), (">", b.gt), ("<=", b.lte), ("<", b.lt)];
+                let shown: Vec<String> = bounds
+                    .iter()
+                    .filter_map(|(op, n)| n.map(|n| format!("{op} {n}")))
+                    .collect();
+                shown.join(" and ")
+            }
+        };
+        format!("{} {value}", self.key())
     }
 
     /// Evaluation order: what costs least and excludes most comes first; `changed` (which
