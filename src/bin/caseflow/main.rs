@@ -5,6 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod run;
+mod store;
+
 /// caseflow: the rules engine behind a customer-support case system.
 #[derive(Parser)]
 #[command(version, about)]
@@ -21,6 +24,9 @@ enum Cmd {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Drive a desk with commands as JSON lines on stdin, one answer line each on stdout;
+    /// durable in a SQLite database with --state (docs/command-line.md).
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +40,6 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Cmd::Run(args) => run::run(args),
     }
 }
