@@ -239,6 +239,22 @@ fn run_answers_every_line_and_survives_bad_lines() {
 }
 
 #[test]
+fn run_skips_a_line_longer_than_16_mib() {
+    let dir = scratch("long-line");
+    let config = write_config(&dir, RUN_CONFIG);
+    let mut input = vec![b'a'; 17 << 20];
+    input.extend_from_slice(
+        b"\n{\"at\": \"2026-03-02T09:00:00Z\", \"do\": {\"op\": \"advance\"}}\n",
+    );
+    let out = run(&["--config", &config], &input);
+    let a = answers(&out);
+    assert_eq!(a.len(), 2);
+    let message = a[0]["error"]["message"].as_str().unwrap();
+    assert_eq!(message, "line 1: longer than 16777216 bytes");
+    assert_eq!(a[1]["ok"], true, "{}", a[1]);
+}
+
+#[test]
 fn run_answers_a_committed_request_id_from_the_record() {
     let dir = scratch("request-ids");
     let config = write_config(&dir, RUN_CONFIG);
@@ -328,17 +344,55 @@ fn run_refuses_a_damaged_state_database() {
     );
     assert_refused(&out, "is damaged or not a database");
 
-    // A broken snapshot in a real state database.
-    let state = dir.join("state.db");
-    let args = ["--config", &config, "--state", state.to_str().unwrap()];
-    let create = r#"{"at": "2026-03-02T09:00:00Z", "do": {"op": "create", "submitter": "r1"}}"#;
-    assert!(run(&args, create.as_bytes()).status.success());
-    let db = rusqlite::Connection::open(&state).unwrap();
-    db.execute("UPDATE snapshots SET snapshot = 'caseflow-snapshot 99'", [])
-        .unwrap();
-    drop(db);
-    let out = run(&args, create.as_bytes());
-    assert_refused(&out, "is damaged: its snapshot");
+    // Real state databases, each damaged in one way.
+    let commands = concat!(
+        r#"{"at": "2026-03-02T09:00:00Z", "do": {"op": "create", "submitter": "r1"}}"#,
+        "\n",
+        r#"{"at": "2026-03-02T09:05:00Z", "do": {"op": "update", "case": 1, "priority": "low"}}"#,
+    );
+    for (i, (damage, message)) in [
+        (
+            "UPDATE snapshots SET snapshot = 'caseflow-snapshot 99'",
+            "is damaged: its snapshot",
+        ),
+        (
+            "DELETE FROM snapshots",
+            "records commands but holds no snapshot",
+        ),
+        (
+            "PRAGMA foreign_keys = OFF; DELETE FROM requests",
+            "holds a snapshot but no command",
+        ),
+        (
+            "UPDATE events SET event = '{}' WHERE seq = 2",
+            "is damaged: event 2",
+        ),
+        (
+            "UPDATE events SET seq = 5 WHERE seq = 2",
+            "event 5 holds seq 2",
+        ),
+        (
+            r#"UPDATE events SET event = replace(event, '"from":null', '"from":"high"')"#,
+            "is damaged: its events",
+        ),
+        (
+            "UPDATE requests SET now = 'noon'",
+            "its last command's time",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let state = dir.join(format!("state{i}.db"));
+        let args = ["--config", &config, "--state", state.to_str().unwrap()];
+        let out = run(&args, commands.as_bytes());
+        assert!(out.status.success(), "{}", stderr(&out));
+        let db = rusqlite::Connection::open(&state).unwrap();
+        db.execute_batch(damage).unwrap();
+        drop(db);
+        let out = run(&args, b"");
+        assert_refused(&out, message);
+    }
 
     // Another application's database.
     let foreign = dir.join("foreign.db");

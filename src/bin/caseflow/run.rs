@@ -56,18 +56,59 @@ fn serve(args: &RunArgs, mut input: impl BufRead, mut output: impl Write) -> Res
     let mut line = Vec::new();
     let mut number: u64 = 0;
     loop {
-        line.clear();
-        let read = input
-            .read_until(b'\n', &mut line)
-            .map_err(|e| format!("cannot read stdin: {e}"))?;
-        if read == 0 {
-            return Ok(());
-        }
+        let read =
+            read_line(&mut input, &mut line).map_err(|e| format!("cannot read stdin: {e}"))?;
         number += 1;
-        let answer = session.answer(number, &line)?;
+        let answer = match read {
+            Line::End => return Ok(()),
+            Line::Read => session.answer(number, &line)?,
+            Line::TooLong => {
+                let why = format!("line {number}: longer than {MAX_LINE_BYTES} bytes");
+                answer_line(
+                    &Value::Null,
+                    Some(&Error::new(ErrorCode::InvalidInput, why)),
+                    &[],
+                )?
+            }
+        };
         writeln!(output, "{answer}")
             .and_then(|()| output.flush())
             .map_err(|e| format!("cannot write stdout: {e}"))?;
+    }
+}
+
+/// The longest input line read (16 MiB); a longer one is answered as malformed, unread.
+const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// What [`read_line`] found.
+enum Line {
+    End,
+    Read,
+    TooLong,
+}
+
+/// Reads the next line into `line`, or skips it when it is longer than [`MAX_LINE_BYTES`]
+/// (holding at most that much of it in memory).
+fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::Result<Line> {
+    line.clear();
+    let most = MAX_LINE_BYTES as u64 + 1; // the line and its newline
+    let mut limited = std::io::Read::take(&mut *input, most);
+    if limited.read_until(b'\n', line)? == 0 {
+        return Ok(Line::End);
+    }
+    if line.len() < most as usize || line.ends_with(b"\n") {
+        return Ok(Line::Read);
+    }
+    loop {
+        let buf = input.fill_buf()?;
+        let (used, end) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), buf.is_empty()),
+        };
+        input.consume(used);
+        if end {
+            return Ok(Line::TooLong);
+        }
     }
 }
 

@@ -208,19 +208,27 @@ impl Store {
                 let text: String = row.get(1).map_err(sql)?;
                 let event: Event = serde_json::from_str(&text)
                     .map_err(|e| damaged(&path, &format!("event {seq}: {e}")))?;
+                if u64::try_from(seq).ok() != Some(event.seq) {
+                    let why = format!("event {seq} holds seq {}", event.seq);
+                    return Err(damaged(&path, &why));
+                }
                 events.push(event);
             }
         }
         desk.apply_events(&events)
             .map_err(|e| damaged(&path, &format!("its events: {e}")))?;
-        let now: String = self
+        let now: Option<String> = self
             .conn
             .query_row(
                 "SELECT now FROM requests ORDER BY n DESC LIMIT 1",
                 [],
                 |r| r.get(0),
             )
+            .optional()
             .map_err(sql)?;
+        let Some(now) = now else {
+            return Err(damaged(&path, "it holds a snapshot but no command"));
+        };
         let now: Instant = now
             .parse()
             .map_err(|e| damaged(&path, &format!("its last command's time: {e}")))?;
