@@ -1,6 +1,6 @@
 //! The durable state of `caseflow run --state PATH`: one SQLite database holding the event
 //! log, every answer given (by request id when there is one) and the latest snapshot
-//! (docs/command-line.md, `caseflow run`; DESIGN.md, "The command line").
+//! (docs/command-line.md, `caseflow run`; DESIGN.md, section `caseflow run`).
 //!
 //! Schema (version [`SCHEMA_VERSION`], in `PRAGMA user_version`; the file is marked as
 //! caseflow's by `PRAGMA application_id`):
