@@ -11,6 +11,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod run;
+mod store;
+
 /// caseflow: the rules engine behind a customer-support case system.
 #[derive(Parser)]
 #[command(version, about)]
@@ -72,6 +75,9 @@ enum Cmd {
         #[arg(long)]
         explain: bool,
     },
+    /// Drive a desk with commands as JSON lines on stdin, one answer line each on stdout;
+    /// durable in a SQLite database with --state (docs/command-line.md).
+    Run(run::RunArgs),
 }
 
 /// What a subcommand prints on stdout, and how the process exits.
@@ -82,6 +88,8 @@ struct Output {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
+        // `run` streams its answers as it goes: it writes and exits by itself.
+        Cmd::Run(args) => return run::run(args),
         Cmd::Scenario { paths, verbose } => {
             let report = caseflow::run_scenarios(&paths);
             let mut text = String::new();
