@@ -32,6 +32,10 @@ const RULES: [&str; 13] = [
     "close-resolved-spam",
 ];
 
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// The scenario files, in path order.
 fn scenario_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(examples().join("scenarios"))
@@ -82,8 +86,7 @@ fn scenarios_declare_the_account_rules_as_the_account_does() {
     let account = account();
     let account_value = account.to_value();
     for file in scenario_files() {
-        let scenario: Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let scenario = read_json(&file);
         let declared = &scenario["config"];
         let config = Config::from_value_with(declared, &ScriptFiles::beside(&file))
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -119,14 +122,13 @@ fn scenarios_declare_the_account_rules_as_the_account_does() {
     }
     // The whole-account scenario declares the whole account, rules in the same order.
     let file = examples().join("scenarios").join("account.json");
-    let scenario: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let scenario = read_json(&file);
     let whole = Config::from_value_with(&scenario["config"], &ScriptFiles::beside(&file)).unwrap();
     assert_eq!(whole, account);
     // One scenario per rule, named after it and declaring it.
     for name in RULES {
         let file = examples().join("scenarios").join(format!("{name}.json"));
-        let scenario: Value =
-            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let scenario = read_json(&file);
         let rules = scenario["config"]["rules"].as_array().unwrap();
         assert!(
             rules.iter().any(|r| r["name"] == name),
