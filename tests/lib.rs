@@ -4,6 +4,7 @@
 #[cfg(feature = "cli")]
 mod cli;
 mod desk;
+mod examples;
 mod hostapi;
 mod properties;
 mod purity;
