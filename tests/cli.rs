@@ -89,7 +89,7 @@ fn simulate_prints_a_table_and_writes_events_and_a_report() {
     for row in [
         "cases closed at the end",
         "time to first assignment: median",
-        "rule page-urgent (trigger)",
+        "rule round-robin-tier1 (trigger)",
         "peak memory",
     ] {
         assert!(text.contains(row), "{row}: {text}");
@@ -150,12 +150,25 @@ fn summary_of(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `rules-examples/` copied to a folder of its own, its account's text changed by `edit`.
+fn examples_copy(name: &str, edit: impl Fn(String) -> String) -> std::path::PathBuf {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules-examples");
+    let dir = std::env::temp_dir().join(format!("caseflow-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "rhai") {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let account = std::fs::read_to_string(from.join("account.toml")).unwrap();
+    std::fs::write(dir.join("account.toml"), edit(account)).unwrap();
+    dir.join("account.toml")
+}
+
 #[test]
 fn compare_of_an_account_with_itself_shows_no_differences() {
-    let account = fixture(
-        include_str!("../src/bin/caseflow/default_account.toml"),
-        "same.toml",
-    );
+    let account = examples_copy("same", |a| a);
     let out = caseflow()
         .args(["simulate", "--quiet"])
         .args(SMALL)
@@ -169,9 +182,9 @@ fn compare_of_an_account_with_itself_shows_no_differences() {
         "{text}"
     );
     // A shorter auto-close period does show.
-    let shorter = include_str!("../src/bin/caseflow/default_account.toml")
-        .replace("auto_close_after_days = 4", "auto_close_after_days = 1");
-    let other = fixture(&shorter, "shorter.toml");
+    let other = examples_copy("shorter", |a| {
+        a.replace("auto_close_after_days = 4", "auto_close_after_days = 1")
+    });
     let out = caseflow()
         .args(["simulate", "--quiet"])
         .args(SMALL)
@@ -223,22 +236,43 @@ then = { add_tags = ["x"] }
         "{text}"
     );
 
-    let good = scenario("../../src/bin/caseflow/default_account.toml");
+    let good = format!("{}/rules-examples/account.toml", env!("CARGO_MANIFEST_DIR"));
     let out = caseflow()
         .args(["check", &good, "--explain"])
         .output()
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("ok: 9 statuses, 3 groups, 9 rules"), "{text}");
     assert!(
-        text.contains("rule close-spam (automation, disabled)"),
+        text.contains("ok: 9 statuses, 4 groups, 13 rules"),
         "{text}"
     );
     assert!(
         text.contains(
-            "  when: priority [none, low, normal]\n  when: created true\n  when: tags_any [vip]"
+            "rule close-resolved-spam (automation, enabled)\n  when: category [resolved]\n  when: tags_any [spam]\n  then: {\"close\":true}"
         ),
+        "{text}"
+    );
+    // A script rule shows its script.
+    assert!(
+        text.contains("rule tag-vip (trigger, enabled)\n  when: created true\n  script:\n    "),
+        "{text}"
+    );
+
+    // A script that does not compile is named with its file, line and column.
+    let typo = examples_copy("typo", |a| a);
+    let script = typo.with_file_name("escalate_urgent.rhai");
+    let text = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(&script, text.replace("set_group(", "set_gruop(")).unwrap();
+    let out = caseflow()
+        .args(["check", typo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("escalate_urgent.rhai:")
+            && text.contains(": rule escalate-urgent: no function `set_gruop`"),
         "{text}"
     );
 }

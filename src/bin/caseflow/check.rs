@@ -57,12 +57,22 @@ pub fn run(path: &Path, explain: bool) -> Result<Output, String> {
             for test in guard {
                 let _ = writeln!(text, "  when: {test}");
             }
-            let then = rule
-                .declared()
-                .get("then")
-                .map(|t| t.to_string())
-                .unwrap_or_default();
-            let _ = writeln!(text, "  then: {then}");
+            let declared = rule.declared();
+            match (
+                declared.get("then"),
+                declared.get("source").and_then(|s| s.as_str()),
+            ) {
+                (Some(then), _) => {
+                    let _ = writeln!(text, "  then: {then}");
+                }
+                (None, Some(source)) => {
+                    let _ = writeln!(text, "  script:");
+                    for line in source.trim_end().lines() {
+                        let _ = writeln!(text, "    {line}");
+                    }
+                }
+                (None, None) => {}
+            }
         }
     }
     Ok(Output {

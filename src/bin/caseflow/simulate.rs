@@ -5,14 +5,67 @@ use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use caseflow::workload::{Params, Timed, Workload};
-use caseflow::{Command, Config, Desk, Event, Instant, SECONDS_PER_DAY};
+use caseflow::{Command, Config, Desk, Event, Instant, SECONDS_PER_DAY, ScriptLoader};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
 use crate::summary::{Summary, Tally, Timings, compare};
 
-/// The account `simulate` runs without `--config`.
-const DEFAULT_ACCOUNT: &str = include_str!("default_account.toml");
+/// The account `simulate` runs without `--config`: `rules-examples/`, built in.
+const DEFAULT_ACCOUNT: &str = include_str!("../../../rules-examples/account.toml");
+
+/// The scripts `rules-examples/account.toml` names, built in.
+const DEFAULT_SCRIPTS: [(&str, &str); 8] = [
+    (
+        "escalate_urgent.rhai",
+        include_str!("../../../rules-examples/escalate_urgent.rhai"),
+    ),
+    (
+        "notify_assignee_on_reopen.rhai",
+        include_str!("../../../rules-examples/notify_assignee_on_reopen.rhai"),
+    ),
+    (
+        "notify_incident_requesters.rhai",
+        include_str!("../../../rules-examples/notify_incident_requesters.rhai"),
+    ),
+    (
+        "remind_pending.rhai",
+        include_str!("../../../rules-examples/remind_pending.rhai"),
+    ),
+    (
+        "round_robin_tier1.rhai",
+        include_str!("../../../rules-examples/round_robin_tier1.rhai"),
+    ),
+    (
+        "route_by_keywords.rhai",
+        include_str!("../../../rules-examples/route_by_keywords.rhai"),
+    ),
+    (
+        "tag_vip.rhai",
+        include_str!("../../../rules-examples/tag_vip.rhai"),
+    ),
+    (
+        "warn_task_due.rhai",
+        include_str!("../../../rules-examples/warn_task_due.rhai"),
+    ),
+];
+
+/// Reads the built-in account's scripts.
+struct BuiltIn;
+
+impl ScriptLoader for BuiltIn {
+    fn load(&self, path: &str) -> Result<String, String> {
+        DEFAULT_SCRIPTS
+            .iter()
+            .find(|(name, _)| *name == path)
+            .map(|(_, text)| (*text).to_owned())
+            .ok_or_else(|| format!("the built-in account has no script {path}"))
+    }
+
+    fn config_name(&self) -> String {
+        "rules-examples/account.toml".to_owned()
+    }
+}
 
 /// What `simulate` was asked.
 pub struct Options {
@@ -30,7 +83,7 @@ pub struct Options {
 
 fn load(path: Option<&Path>) -> Result<(Config, String), String> {
     match path {
-        None => Config::from_toml(DEFAULT_ACCOUNT)
+        None => Config::from_toml_with(DEFAULT_ACCOUNT, &BuiltIn)
             .map(|c| (c, "built-in default".to_owned()))
             .map_err(|e| format!("the built-in account: {e}")),
         Some(p) => std::fs::metadata(p)
@@ -303,4 +356,26 @@ fn peak_memory() -> String {
             Some(format!("{:.0} MiB", kib as f64 / 1024.0))
         })
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The built-in account is `rules-examples/account.toml` with its scripts, all of them.
+    #[test]
+    fn the_built_in_account_is_the_examples_account() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules-examples");
+        let on_disk = Config::from_file(&dir.join("account.toml")).unwrap();
+        let (built_in, _) = load(None).unwrap();
+        assert_eq!(built_in, on_disk);
+        let mut scripts: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".rhai"))
+            .collect();
+        scripts.sort();
+        let built: Vec<&str> = DEFAULT_SCRIPTS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(built, scripts);
+    }
 }
