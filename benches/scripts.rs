@@ -21,12 +21,11 @@ if ticket.priority == "urgent" && ticket.assignee == () && ticket.hours_since_cr
 }
 "#;
 
-/// A desk of 1,000 open cases: odd ids are urgent and unassigned (the rule matches them),
-/// even ids are high and assigned (it does not).
+/// A desk of 1,000 open cases with these rules from `t0()` on: odd ids are urgent and
+/// unassigned (the escalation matches them), even ids are high and assigned (it does not).
 fn scripted_desk(rules: Value) -> Desk {
-    let config = Config::from_value(&json!({ "rules": rules })).unwrap();
     let start: Instant = "2026-03-02T06:00:00Z".parse().unwrap();
-    let mut desk = Desk::new(config, start);
+    let mut desk = Desk::new(Config::default(), start);
     for k in 1..=1000u64 {
         let odd = k % 2 == 1;
         let create = Create {
@@ -43,7 +42,7 @@ fn scripted_desk(rules: Value) -> Desk {
         };
         desk.execute(start, &Command::Create(create)).unwrap();
     }
-    desk.advance_to(t0()).unwrap();
+    desk.replace_rules(t0(), &rules).unwrap();
     desk
 }
 
@@ -107,5 +106,55 @@ fn scripts_benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, scripts_benches);
+/// Scripts that run until a default limit stops them, each through the costliest single
+/// operations the sandbox offers (DESIGN.md, "What is the slowest evaluation the default
+/// limits allow?").
+const HOSTILE: [(&str, &str); 7] = [
+    (
+        "sort",
+        "let a = [];\nfor i in 0..1024 { a.push(1024 - i); }\nloop { a.sort(); a.reverse(); }",
+    ),
+    (
+        "search",
+        "let s = \"ab\";\ns.pad(16000, 'a');\nloop { s.index_of(\"ab\"); s.contains(\"ba\"); s.replace(\"aa\", \"aa\"); }",
+    ),
+    ("strings", "let s = \"x\";\nloop { s += s; }"),
+    (
+        "arrays",
+        "let a = [];\na.pad(1000, 7);\nloop { let b = a + a; b.clear(); }",
+    ),
+    (
+        "maps",
+        "let m = #{};\nlet i = 0;\nloop { m[`k${i % 200}`] = \"v\".pad(100, 'v'); i += 1; }",
+    ),
+    (
+        "print",
+        "let s = \"y\";\ns.pad(16000, 'y');\nloop { print(s); }",
+    ),
+    (
+        "recursion",
+        "fn f(n) { if n == 0 { 0 } else { f(n - 1) + f(n - 1) } }\nf(30);",
+    ),
+];
+
+/// rules/script_slowest_*: each hostile script's whole evaluation, to the limit that
+/// stops it. No target: DESIGN.md reports the slowest.
+fn slowest_benches(c: &mut Criterion) {
+    let rules: Vec<Value> = HOSTILE
+        .iter()
+        .map(|(name, source)| json!({"name": name, "kind": "automation", "source": source}))
+        .collect();
+    let desk = scripted_desk(Value::from(rules));
+    for (name, _) in HOSTILE {
+        c.bench_function(&format!("rules/script_slowest_{name}"), |b| {
+            b.iter(|| {
+                let verdict = desk.explain(1, name, t0()).unwrap();
+                debug_assert!(matches!(verdict, Explanation::WouldFail { .. }), "{name}");
+                black_box(verdict)
+            })
+        });
+    }
+}
+
+criterion_group!(benches, scripts_benches, slowest_benches);
 criterion_main!(benches);

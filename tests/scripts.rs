@@ -156,6 +156,8 @@ fn runtime_errors_are_script_runtime_at_their_line() {
         "call(Fn(\"sleep\"), 1);",
         "Fn(\"exit\").call();",
         "changed(\"colour\");",
+        "notify(\"\", \"to no one\");",
+        "let t = \"x\";\nt.pad(129, 'x');\nnotify(t, \"to a name too long\");",
         "ticket.nothing",
         // A closure that calls itself through the variable it captured: under rhai's
         // `sync` feature the shared variable is locked while it runs.

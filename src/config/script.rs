@@ -21,7 +21,7 @@ use rhai::{
 };
 use serde_json::{Map, Value};
 
-use crate::case::{Case, CaseType, Priority, normalize_tags};
+use crate::case::{Case, CaseType, MAX_NAME_CHARS, Priority, normalize_tags};
 use crate::time::{Date, Instant};
 
 use super::rules::{Field, Measure};
@@ -596,6 +596,11 @@ fn register_actions(engine: &mut Engine) {
                                target: Str,
                                message: Str|
      -> Done {
+        // The same rule as a `then` table's target, which is checked when it loads.
+        if target.is_empty() || target.chars().count() > MAX_NAME_CHARS {
+            let why = format!("notify: the target must be 1 to {MAX_NAME_CHARS} characters");
+            return Err(runtime(why, c.call_position()));
+        }
         record(
             &c,
             Action::Notify {
