@@ -7,7 +7,7 @@ mod rules;
 
 pub use build::ConfigBuilder;
 
-pub(crate) use rules::{Actions, Measure, Piece, Test};
+pub(crate) use rules::{Actions, Fields, Measure, Piece, Test};
 pub use rules::{Field, MAX_RULE_NAME_CHARS, Rule, RuleKind, Rules};
 
 use std::collections::{BTreeMap, BTreeSet};

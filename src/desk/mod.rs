@@ -97,9 +97,13 @@ pub struct Desk {
     /// Follow-on commands not yet taken by the host.
     pub(crate) follow_ons: Vec<FollowOn>,
     /// Each case the step under way touched: its version in the step (one per step,
-    /// docs/lifecycle.md, Time and steps) and what it was at the start of the step. Empty
-    /// between steps; kept to reuse its memory.
+    /// docs/lifecycle.md, Time and steps) and whether the step created it. Empty between
+    /// steps; kept to reuse its memory.
     pub(crate) touched: IdMap<CaseId, step::Touch>,
+    /// What each case the step under way changed was at the start of the step: the fields
+    /// the triggers compare with it (`Rules::baseline_fields`), none when they compare
+    /// none. Empty between steps; kept to reuse its memory.
+    pub(crate) baselines: IdMap<CaseId, crate::rules::Baseline>,
     /// The next sweep of automations; none when no automation is enabled.
     pub(crate) next_sweep: Option<Instant>,
     pub(crate) rule_state: rules::RuleState,
@@ -124,6 +128,7 @@ impl Desk {
             cascade_mode: Cascade::Local,
             follow_ons: Vec::new(),
             touched: IdMap::default(),
+            baselines: IdMap::default(),
             next_sweep: None,
             rule_state: rules::RuleState::default(),
             stats: rules::Stats::default(),

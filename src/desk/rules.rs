@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::case::CaseId;
 use crate::command::Command;
-use crate::config::{Rule, RuleKind, Rules, Test};
+use crate::config::{Fields, Rule, RuleKind, Rules, Test};
 use crate::error::{Error, ErrorCode};
 use crate::event::{Event, EventKind};
 use crate::ids::IdMap;
@@ -272,9 +272,10 @@ impl Desk {
         if c.closed || c.deleted {
             return Ok(Explanation::NotEligible);
         }
+        let before = rules::Baseline::of(c, Fields::ALL);
         let ctx = Ctx {
             now: at,
-            before: Some(c),
+            before: Some(&before),
             created: false,
         };
         if let Some((test, value)) = rules::first_failure(&r.when, c, &ctx) {
@@ -297,13 +298,13 @@ impl Desk {
             }
             Outcome::Fired(firing) => {
                 let mut events: Vec<EventKind> = vec![EventKind::RuleFired {
-                    rule: r.name.to_string(),
+                    rule: r.name.clone(),
                     kind: r.kind,
                 }];
                 events.extend(firing.decision.changes.into_iter().flat_map(|c| c.kinds));
                 events.extend(firing.notifications.into_iter().map(|(target, message)| {
                     EventKind::Notification {
-                        rule: r.name.to_string(),
+                        rule: r.name.clone(),
                         target,
                         message,
                     }
@@ -335,11 +336,10 @@ impl Desk {
             let Some(case) = self.cases.get(&id).filter(|c| !c.closed && !c.deleted) else {
                 return; // triggers never run on closed or trashed cases
             };
-            let touch = self.touched.get(&id);
             let ctx = Ctx {
                 now: at,
-                before: touch.and_then(|t| t.before.as_deref()),
-                created: touch.is_some_and(|t| t.created),
+                before: self.baselines.get(&id),
+                created: self.touched.get(&id).is_some_and(|t| t.created),
             };
             // The compact prefilters first: most rules stop there.
             let due = rules
@@ -497,11 +497,12 @@ impl Desk {
         } else {
             self.cases.get(&id).map_or(0, |c| c.version)
         };
-        let name = rule.name.to_string();
         let fired = EventKind::RuleFired {
-            rule: name.clone(),
+            rule: rule.name.clone(),
             kind: rule.kind,
         };
+        let changes: usize = firing.decision.changes.iter().map(|c| c.kinds.len()).sum();
+        out.reserve(1 + changes + firing.notifications.len());
         self.emit(at, Some(id), Some(version), fired, out);
         for change in firing.decision.changes {
             for kind in change.kinds {
@@ -510,7 +511,7 @@ impl Desk {
         }
         for (target, message) in firing.notifications {
             let kind = EventKind::Notification {
-                rule: name.clone(),
+                rule: rule.name.clone(),
                 target,
                 message,
             };
@@ -534,7 +535,7 @@ impl Desk {
         self.stats.bump(i, 2);
         let version = self.cases.get(&id).map(|c| c.version);
         let kind = EventKind::RuleFailed {
-            rule: rule.name.to_string(),
+            rule: rule.name.clone(),
             kind: rule.kind,
             code,
             message,

@@ -11,13 +11,14 @@
 
 use std::collections::VecDeque;
 
-use crate::case::{Case, CaseId};
+use crate::case::CaseId;
 use crate::command::Command;
 use crate::error::{Error, ErrorCode};
 use crate::event::{Event, EventKind};
 use crate::ids::IdMap;
 use crate::lifecycle::deadlines::DeadlineKind;
 use crate::lifecycle::{self, Cascade, Change, Decision, check_input, deadlines};
+use crate::rules::Baseline;
 use crate::status::Category;
 use crate::time::Instant;
 
@@ -37,16 +38,22 @@ pub(crate) enum Work {
 pub(crate) struct Touch {
     /// Its version in this step.
     pub(crate) version: u64,
-    /// The case at the start of the step, kept while the desk has triggers (they compare
-    /// with it); `None` otherwise, and for a case the step created.
-    pub(crate) before: Option<Box<Case>>,
     /// Whether the step created it.
     pub(crate) created: bool,
 }
 
-/// `touched` keeps its memory between steps up to this many entries; a larger table (left
-/// by a cascade) is dropped, so that clearing it stays cheap.
+/// `touched` and `baselines` keep their memory between steps up to this many entries; a
+/// larger table (left by a cascade) is dropped, so that clearing it stays cheap.
 const TOUCHED_KEPT: usize = 64;
+
+/// Empties a step's table at the end of the step.
+fn empty<V>(table: &mut IdMap<CaseId, V>) {
+    if table.capacity() > TOUCHED_KEPT {
+        *table = IdMap::default();
+    } else {
+        table.clear();
+    }
+}
 
 impl Desk {
     /// Runs everything due at or before `at`, in time order, and moves the desk's time to
@@ -197,11 +204,8 @@ impl Desk {
                 Work::Cascade(problem) => self.cascade(at, problem, &mut work, out),
             }
         }
-        if self.touched.capacity() > TOUCHED_KEPT {
-            self.touched = IdMap::default();
-        } else {
-            self.touched.clear();
-        }
+        empty(&mut self.touched);
+        empty(&mut self.baselines);
     }
 
     /// Commits one change: each event gets the next `seq` and the case's version in this
@@ -211,7 +215,6 @@ impl Desk {
             (Some(id), Some(EventKind::Created { view } | EventKind::Imported { view })) => {
                 let touch = Touch {
                     version: view.version,
-                    before: None,
                     created: true,
                 };
                 self.touched.insert(id, touch);
@@ -232,12 +235,14 @@ impl Desk {
             return touch.version;
         }
         let case = self.cases.get(&id);
-        let keep = self.config.rules.need_baseline();
+        let fields = self.config.rules.baseline_fields();
+        if let Some(case) = case.filter(|_| !fields.is_empty()) {
+            self.baselines.insert(id, Baseline::of(case, fields));
+        }
         let touch = Touch {
             // Versions enter at most MAX_COUNTER (2^53 - 1), leaving 2^63 steps of headroom:
             // the saturation is never reached (DESIGN.md, "Counters").
             version: case.map_or(0, |c| c.version).saturating_add(1),
-            before: case.filter(|_| keep).map(|c| Box::new(c.clone())),
             created: false,
         };
         let version = touch.version;
@@ -308,6 +313,7 @@ impl Desk {
                 self.run_triggers(at, id, work, out);
                 if fresh {
                     self.touched.remove(&id);
+                    self.baselines.remove(&id);
                 }
             }
         }
