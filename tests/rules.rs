@@ -564,3 +564,36 @@ fn a_changed_guard_sees_its_field_whatever_else_the_rules_watch() {
         }
     }
 }
+
+/// A trigger fires at most once per step however long the list: the 130th trigger, which
+/// changes the case and then would notify again on the restarted pass, fires once.
+#[test]
+fn a_trigger_far_down_a_long_list_fires_once_per_step() {
+    let mut rules: Vec<Value> = (0..129)
+        .map(|i| {
+            json!({"name": format!("idle-{i}"), "kind": "trigger", "when": {"priority": ["urgent"]},
+                   "then": {"add_tags": ["never"]}})
+        })
+        .collect();
+    rules.push(json!({"name": "last", "kind": "trigger", "when": {"changed": ["priority"]},
+                      "then": {"add_tags": ["repriced"], "notify": {"target": "log", "message": "{id}"}}}));
+    let mut desk = Desk::new(
+        with_rules(json!({}), json!(rules)),
+        t("2026-03-02T08:00:00Z"),
+    );
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "create", "id": 1, "submitter": "sue"}),
+    );
+    let events = run(
+        &mut desk,
+        "2026-03-02T10:00:00Z",
+        json!({"op": "update", "case": 1, "priority": "high"}),
+    );
+    let fired: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind.name() == "rule_fired")
+        .collect();
+    assert_eq!(fired.len(), 1, "{events:?}");
+}

@@ -13,7 +13,7 @@ mod snapshot;
 mod step;
 mod store;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 pub use rules::{Explanation, RuleStats};
 pub use snapshot::{RestoreOptions, SNAPSHOT_VERSION};
@@ -104,6 +104,9 @@ pub struct Desk {
     /// the triggers compare with it (`Rules::baseline_fields`), none when they compare
     /// none. Empty between steps; kept to reuse its memory.
     pub(crate) baselines: IdMap<CaseId, crate::rules::Baseline>,
+    /// The queue of the step under way (`step::Work`). Empty between steps; kept to reuse
+    /// its memory.
+    pub(crate) work: VecDeque<step::Work>,
     /// The next sweep of automations; none when no automation is enabled.
     pub(crate) next_sweep: Option<Instant>,
     pub(crate) rule_state: rules::RuleState,
@@ -129,6 +132,7 @@ impl Desk {
             follow_ons: Vec::new(),
             touched: IdMap::default(),
             baselines: IdMap::default(),
+            work: VecDeque::new(),
             next_sweep: None,
             rule_state: rules::RuleState::default(),
             stats: rules::Stats::default(),

@@ -170,6 +170,34 @@ pub enum Explanation {
     },
 }
 
+/// The triggers that fired or failed in a pass, by place in the list: the first 128 as
+/// bits, any others in a list, so that a pass over a usual rule set allocates nothing.
+#[derive(Default)]
+struct Done {
+    bits: u128,
+    more: Vec<usize>,
+}
+
+impl Done {
+    fn bit(rule: usize) -> Option<u128> {
+        u32::try_from(rule).ok().and_then(|r| 1u128.checked_shl(r))
+    }
+
+    fn add(&mut self, rule: usize) {
+        match Done::bit(rule) {
+            Some(bit) => self.bits |= bit,
+            None => self.more.push(rule),
+        }
+    }
+
+    fn has(&self, rule: usize) -> bool {
+        match Done::bit(rule) {
+            Some(bit) => self.bits & bit != 0,
+            None => self.more.contains(&rule),
+        }
+    }
+}
+
 /// The cases a sweep visits for one automation, in ascending id: these ids, or every slot
 /// of the store (when it holds the cases in id order).
 enum Visit {
@@ -329,7 +357,7 @@ impl Desk {
             return;
         }
         let rules = self.config.rules.clone();
-        let mut done: Vec<usize> = Vec::new();
+        let mut done = Done::default();
         // Where the scan goes on: the top after a change, else past the rule just run.
         let mut from = 0;
         loop {
@@ -351,7 +379,7 @@ impl Desk {
                     p.kind == RuleKind::Trigger
                         && p.enabled
                         && p.admits(case)
-                        && !done.contains(i)
+                        && !done.has(*i)
                         && !self.rule_state.is_disabled(*i)
                 })
                 .filter_map(|(i, _)| rules.get(i).map(|rule| (i, rule)))
@@ -364,11 +392,11 @@ impl Desk {
             match rules::evaluate(self, rule, case) {
                 Outcome::Quiet => {}
                 Outcome::Failed { code, message } => {
-                    done.push(i);
+                    done.add(i);
                     self.rule_failed(at, id, i, rule, code, message, out);
                 }
                 Outcome::Fired(firing) => {
-                    done.push(i);
+                    done.add(i);
                     if self.rule_fired(at, id, i, rule, firing, work, out) {
                         from = 0;
                     }
@@ -410,9 +438,12 @@ impl Desk {
                 let id = case.id;
                 self.stats.bump(i, 0);
                 let outcome = rules::evaluate(self, rule, case);
-                let mut work = VecDeque::new();
+                let mut work = std::mem::take(&mut self.work);
                 match outcome {
-                    Outcome::Quiet => continue,
+                    Outcome::Quiet => {
+                        self.work = work;
+                        continue;
+                    }
                     Outcome::Failed { code, message } => {
                         self.rule_failed(at, id, i, rule, code, message, out);
                     }

@@ -25,6 +25,7 @@ use crate::time::Instant;
 use super::{Desk, Rejection};
 
 /// What a step still has to do after its decision's changes, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Work {
     /// The trigger pass of a case the step created or changed.
     Triggers(CaseId),
@@ -45,6 +46,10 @@ pub(crate) struct Touch {
 /// `touched` and `baselines` keep their memory between steps up to this many entries; a
 /// larger table (left by a cascade) is dropped, so that clearing it stays cheap.
 const TOUCHED_KEPT: usize = 64;
+
+/// Events a step with triggers makes room for beyond its decision's, so that a firing or
+/// two do not copy the list as they add to it.
+const FIRING_ROOM: usize = 6;
 
 /// Empties a step's table at the end of the step.
 fn empty<V>(table: &mut IdMap<CaseId, V>) {
@@ -173,8 +178,10 @@ impl Desk {
     pub(crate) fn run_step(&mut self, at: Instant, decision: Decision, out: &mut Vec<Event>) {
         // Without triggers nothing is queued for the changed cases (no allocation).
         let triggers = decision.triggers && self.config.rules.has(crate::config::RuleKind::Trigger);
-        out.reserve(decision.changes.len());
-        let mut work = VecDeque::new();
+        // With triggers, room for the events of a few firings too, so that the list is
+        // not copied as they add to it.
+        out.reserve(decision.changes.len() + if triggers { FIRING_ROOM } else { 0 });
+        let mut work = std::mem::take(&mut self.work);
         for change in decision.changes {
             let case = change.case;
             self.commit(at, change, out);
@@ -191,7 +198,8 @@ impl Desk {
         self.finish_step(at, work, out);
     }
 
-    /// Works through a step's queue, then closes the step.
+    /// Works through a step's queue (taken from `Desk::work`), then closes the step and
+    /// gives the queue's memory back.
     pub(crate) fn finish_step(
         &mut self,
         at: Instant,
@@ -206,6 +214,7 @@ impl Desk {
         }
         empty(&mut self.touched);
         empty(&mut self.baselines);
+        self.work = work;
     }
 
     /// Commits one change: each event gets the next `seq` and the case's version in this
