@@ -51,16 +51,15 @@ impl Baseline {
     /// The case as it is now, keeping at least `fields`.
     pub(crate) fn of(case: &Case, fields: Fields) -> Baseline {
         let kept = fields.union(Baseline::FREE);
-        let owned = |field: Field| kept.has(field);
         Baseline {
             kept,
             case: Case {
-                subject: if owned(Field::Subject) {
+                subject: if kept.has(Field::Subject) {
                     case.subject.clone()
                 } else {
                     None
                 },
-                tags: if owned(Field::Tags) {
+                tags: if kept.has(Field::Tags) {
                     case.tags.clone()
                 } else {
                     Tags::default()
