@@ -1,5 +1,7 @@
 //! Events: what a step changed, in the JSON shape of docs/events-and-errors.md.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::case::{Case, CaseId, CaseType, Priority};
@@ -139,10 +141,10 @@ pub enum EventKind {
     /// The account configuration changed.
     ConfigChanged { changes: Box<ConfigChanges> },
     /// A rule fired on the case: its changes and notifications follow.
-    RuleFired { rule: String, kind: RuleKind },
+    RuleFired { rule: Arc<str>, kind: RuleKind },
     /// A rule failed on the case and changed nothing.
     RuleFailed {
-        rule: String,
+        rule: Arc<str>,
         kind: RuleKind,
         code: ErrorCode,
         message: String,
@@ -150,10 +152,10 @@ pub enum EventKind {
         column: Option<u32>,
     },
     /// A rule was disabled after too many consecutive limit failures, this case's last.
-    RuleDisabled { rule: String, kind: RuleKind },
+    RuleDisabled { rule: Arc<str>, kind: RuleKind },
     /// A message for the host to deliver.
     Notification {
-        rule: String,
+        rule: Arc<str>,
         target: String,
         message: String,
     },

@@ -150,7 +150,7 @@ proptest! {
             let mut fired: BTreeMap<(u64, String), usize> = BTreeMap::new();
             for e in own {
                 if let EventKind::RuleFired { rule, kind: RuleKind::Trigger } = &e.kind {
-                    *fired.entry((e.case.unwrap(), rule.clone())).or_default() += 1;
+                    *fired.entry((e.case.unwrap(), rule.to_string())).or_default() += 1;
                 }
             }
             check!(trace, fired.values().all(|k| *k == 1), "step {n}: {fired:?}");
@@ -200,7 +200,7 @@ fn the_firing_cap_survives_replay_and_restore_and_resets_with_new_rules() {
     log.extend(desk.advance_to(t("2026-03-10T12:00:00Z")).unwrap());
     let fired = |log: &[Event], name: &str| {
         log.iter()
-            .filter(|e| matches!(&e.kind, EventKind::RuleFired { rule, .. } if rule == name))
+            .filter(|e| matches!(&e.kind, EventKind::RuleFired { rule, .. } if &**rule == name))
             .count()
     };
     assert_eq!(fired(&log, "flop"), 100);
@@ -533,4 +533,82 @@ fn explain_says_a_rule_is_disabled() {
         other.explain(1, "on", t("2026-03-02T09:00:00Z")).unwrap(),
         Explanation::NotEligible
     );
+}
+
+/// A step keeps, of the case as it was at its start, what the triggers' `changed` guards
+/// name: with a single trigger watching one field, every update is seen by it exactly
+/// when it changes that field, the subject and tags (kept only when named) included.
+#[test]
+fn a_changed_guard_sees_its_field_whatever_else_the_rules_watch() {
+    let updates = [
+        ("subject", json!({"subject": "printer on fire"})),
+        ("tags", json!({"add_tags": ["vip"]})),
+        ("priority", json!({"priority": "high"})),
+        ("type", json!({"type": "incident"})),
+        ("assignee", json!({"assignee": "ann"})),
+        ("group", json!({"group": "tier2"})),
+        ("status", json!({"status": "pending"})),
+    ];
+    let watch = |field: &str| {
+        json!({"name": format!("on-{field}"), "kind": "trigger",
+               "when": {"changed": [field], "created": false},
+               "then": {"notify": {"target": "log", "message": "{id}"}}})
+    };
+    for (watched, _) in &updates {
+        let config = with_rules(json!({}), json!([watch(watched)]));
+        let mut desk = Desk::new(config, t("2026-03-02T08:00:00Z"));
+        run(
+            &mut desk,
+            "2026-03-02T09:00:00Z",
+            json!({"op": "create", "id": 1, "submitter": "sue", "assignee": "bob",
+                   "subject": "printer", "tags": ["hardware"], "priority": "low"}),
+        );
+        for (field, change) in &updates {
+            let mut update = json!({"op": "update", "case": 1});
+            update
+                .as_object_mut()
+                .unwrap()
+                .extend(change.as_object().unwrap().clone());
+            let events = run(&mut desk, "2026-03-02T10:00:00Z", update);
+            let fired = events.iter().any(|e| e.kind.name() == "rule_fired");
+            assert_eq!(
+                fired,
+                field == watched,
+                "on-{watched} after changing {field}"
+            );
+        }
+    }
+}
+
+/// A trigger fires at most once per step however long the list: the 130th trigger, which
+/// changes the case and then would notify again on the restarted pass, fires once.
+#[test]
+fn a_trigger_far_down_a_long_list_fires_once_per_step() {
+    let mut rules: Vec<Value> = (0..129)
+        .map(|i| {
+            json!({"name": format!("idle-{i}"), "kind": "trigger", "when": {"priority": ["urgent"]},
+                   "then": {"add_tags": ["never"]}})
+        })
+        .collect();
+    rules.push(json!({"name": "last", "kind": "trigger", "when": {"changed": ["priority"]},
+                      "then": {"add_tags": ["repriced"], "notify": {"target": "log", "message": "{id}"}}}));
+    let mut desk = Desk::new(
+        with_rules(json!({}), json!(rules)),
+        t("2026-03-02T08:00:00Z"),
+    );
+    run(
+        &mut desk,
+        "2026-03-02T09:00:00Z",
+        json!({"op": "create", "id": 1, "submitter": "sue"}),
+    );
+    let events = run(
+        &mut desk,
+        "2026-03-02T10:00:00Z",
+        json!({"op": "update", "case": 1, "priority": "high"}),
+    );
+    let fired: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind.name() == "rule_fired")
+        .collect();
+    assert_eq!(fired.len(), 1, "{events:?}");
 }

@@ -8,7 +8,7 @@ mod script;
 
 pub use build::ConfigBuilder;
 
-pub(crate) use rules::{Actions, Load, Piece, Test};
+pub(crate) use rules::{Actions, Fields, Load, Piece, Test};
 pub use rules::{Field, MAX_RULE_NAME_CHARS, Rule, RuleKind, Rules};
 pub(crate) use script::{Action, Input, NoScriptFiles, Pos, run as run_script};
 pub use script::{Limits, MAX_ACTIONS, MAX_TRACE_BYTES, ScriptFiles, ScriptLoader};

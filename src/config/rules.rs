@@ -95,6 +95,20 @@ impl Rule {
     pub fn guard(&self) -> Vec<String> {
         self.when.iter().map(Test::describe).collect()
     }
+
+    /// The fields this rule compares with the start of the step: those its `changed`
+    /// guard names, or all of them for a script that calls `changed` or `previous`.
+    pub(crate) fn baseline_fields(&self) -> Fields {
+        if self.script.as_ref().is_some_and(|s| s.reads_baseline) {
+            return Fields::ALL;
+        }
+        self.when
+            .iter()
+            .fold(Fields::default(), |set, test| match test {
+                Test::Changed(fields) => fields.iter().fold(set, |set, f| set.with(*f)),
+                _ => set,
+            })
+    }
 }
 
 /// An account's rules, in list order. Cloning shares them.
@@ -105,11 +119,11 @@ pub struct Rules {
     sandbox: Option<Arc<Sandbox>>,
     /// Per rule, in list order, what its guard asks of a case's inline fields.
     prefilters: Arc<[Prefilter]>,
-    /// Whether an enabled trigger exists; an enabled automation; an enabled trigger with
-    /// a `changed` guard (which needs the case as it was at the start of the step).
+    /// Whether an enabled trigger exists; an enabled automation.
     triggers: bool,
     automations: bool,
-    baseline: bool,
+    /// The fields the enabled triggers compare with the start of the step.
+    baseline: Fields,
 }
 
 impl PartialEq for Rules {
@@ -190,12 +204,10 @@ impl Rules {
         }
         if problems.list.is_empty() {
             let enabled = |kind| rules.iter().any(|r| r.enabled && r.kind == kind);
-            let baseline = rules.iter().any(|r| {
-                r.enabled
-                    && r.kind == RuleKind::Trigger
-                    && (r.when.iter().any(|t| matches!(t, Test::Changed(_)))
-                        || r.script.as_ref().is_some_and(|s| s.reads_baseline))
-            });
+            let baseline = rules
+                .iter()
+                .filter(|r| r.enabled && r.kind == RuleKind::Trigger)
+                .fold(Fields::default(), |set, r| set.union(r.baseline_fields()));
             Ok(Rules {
                 sandbox,
                 prefilters: rules.iter().map(Prefilter::of).collect(),
@@ -247,9 +259,10 @@ impl Rules {
         }
     }
 
-    /// Whether a step must keep each case as it was at its start: an enabled trigger has a
-    /// `changed` guard.
-    pub(crate) fn need_baseline(&self) -> bool {
+    /// The fields a step keeps of each case as it was at its start
+    /// (`crate::rules::Baseline`): those the enabled triggers compare with it. None when
+    /// no trigger compares any: the step keeps nothing.
+    pub(crate) fn baseline_fields(&self) -> Fields {
         self.baseline
     }
 
@@ -485,6 +498,43 @@ pub enum Field {
     Overdue,
     Deleted,
     Version,
+}
+
+/// A set of fields of the case view, one bit per field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Fields(u32);
+
+// One bit per field of the view.
+const _: () = assert!(Field::ALL.len() <= 32);
+
+impl Fields {
+    /// Every field of the case view.
+    pub(crate) const ALL: Fields = Fields((1 << Field::ALL.len()) - 1);
+
+    /// This set and `field`.
+    pub(crate) const fn with(self, field: Field) -> Fields {
+        Fields(self.0 | 1 << field as u32)
+    }
+
+    /// This set without `field`.
+    pub(crate) const fn without(self, field: Field) -> Fields {
+        Fields(self.0 & !(1 << field as u32))
+    }
+
+    /// The fields of either set.
+    pub(crate) fn union(self, other: Fields) -> Fields {
+        Fields(self.0 | other.0)
+    }
+
+    /// Whether `field` is in the set.
+    pub(crate) fn has(self, field: Field) -> bool {
+        self.0 & 1 << field as u32 != 0
+    }
+
+    /// Whether the set has no field.
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
 }
 
 impl Field {

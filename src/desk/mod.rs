@@ -13,7 +13,7 @@ mod snapshot;
 mod step;
 mod store;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 
 pub use rules::{Explanation, RuleStats};
 pub use snapshot::{RestoreOptions, SNAPSHOT_VERSION};
@@ -97,9 +97,16 @@ pub struct Desk {
     /// Follow-on commands not yet taken by the host.
     pub(crate) follow_ons: Vec<FollowOn>,
     /// Each case the step under way touched: its version in the step (one per step,
-    /// docs/lifecycle.md, Time and steps) and what it was at the start of the step. Empty
-    /// between steps; kept to reuse its memory.
+    /// docs/lifecycle.md, Time and steps) and whether the step created it. Empty between
+    /// steps; kept to reuse its memory.
     pub(crate) touched: IdMap<CaseId, step::Touch>,
+    /// What each case the step under way changed was at the start of the step: the fields
+    /// the triggers compare with it (`Rules::baseline_fields`), none when they compare
+    /// none. Empty between steps; kept to reuse its memory.
+    pub(crate) baselines: IdMap<CaseId, crate::rules::Baseline>,
+    /// The queue of the step under way (`step::Work`). Empty between steps; kept to reuse
+    /// its memory.
+    pub(crate) work: VecDeque<step::Work>,
     /// The next sweep of automations; none when no automation is enabled.
     pub(crate) next_sweep: Option<Instant>,
     pub(crate) rule_state: rules::RuleState,
@@ -124,6 +131,8 @@ impl Desk {
             cascade_mode: Cascade::Local,
             follow_ons: Vec::new(),
             touched: IdMap::default(),
+            baselines: IdMap::default(),
+            work: VecDeque::new(),
             next_sweep: None,
             rule_state: rules::RuleState::default(),
             stats: rules::Stats::default(),

@@ -10,8 +10,7 @@ use serde_json::Value;
 
 use crate::case::CaseId;
 use crate::command::Command;
-use crate::config::Pos;
-use crate::config::{Rule, RuleKind, Rules, Test};
+use crate::config::{Fields, Pos, Rule, RuleKind, Rules, Test};
 use crate::error::{Error, ErrorCode};
 use crate::event::{Event, EventKind};
 use crate::ids::IdMap;
@@ -208,6 +207,34 @@ pub enum Explanation {
     },
 }
 
+/// The triggers that fired or failed in a pass, by place in the list: the first 128 as
+/// bits, any others in a list, so that a pass over a usual rule set allocates nothing.
+#[derive(Default)]
+struct Done {
+    bits: u128,
+    more: Vec<usize>,
+}
+
+impl Done {
+    fn bit(rule: usize) -> Option<u128> {
+        u32::try_from(rule).ok().and_then(|r| 1u128.checked_shl(r))
+    }
+
+    fn add(&mut self, rule: usize) {
+        match Done::bit(rule) {
+            Some(bit) => self.bits |= bit,
+            None => self.more.push(rule),
+        }
+    }
+
+    fn has(&self, rule: usize) -> bool {
+        match Done::bit(rule) {
+            Some(bit) => self.bits & bit != 0,
+            None => self.more.contains(&rule),
+        }
+    }
+}
+
 /// The cases a sweep visits for one automation, in ascending id: these ids, or every slot
 /// of the store (when it holds the cases in id order).
 enum Visit {
@@ -310,9 +337,10 @@ impl Desk {
         if c.closed || c.deleted {
             return Ok(Explanation::NotEligible);
         }
+        let before = rules::Baseline::of(c, Fields::ALL);
         let ctx = Ctx {
             now: at,
-            before: Some(c),
+            before: Some(&before),
             created: false,
         };
         if let Some((test, value)) = rules::first_failure(&r.when, c, &ctx) {
@@ -345,13 +373,13 @@ impl Desk {
             }
             Outcome::Fired(firing) => {
                 let mut events: Vec<EventKind> = vec![EventKind::RuleFired {
-                    rule: r.name.to_string(),
+                    rule: r.name.clone(),
                     kind: r.kind,
                 }];
                 events.extend(firing.decision.changes.into_iter().flat_map(|c| c.kinds));
                 events.extend(firing.notifications.into_iter().map(|(target, message)| {
                     EventKind::Notification {
-                        rule: r.name.to_string(),
+                        rule: r.name.clone(),
                         target,
                         message,
                     }
@@ -376,18 +404,17 @@ impl Desk {
             return;
         }
         let rules = self.config.rules.clone();
-        let mut done: Vec<usize> = Vec::new();
+        let mut done = Done::default();
         // Where the scan goes on: the top after a change, else past the rule just run.
         let mut from = 0;
         loop {
             let Some(case) = self.cases.get(&id).filter(|c| !c.closed && !c.deleted) else {
                 return; // triggers never run on closed or trashed cases
             };
-            let touch = self.touched.get(&id);
             let ctx = Ctx {
                 now: at,
-                before: touch.and_then(|t| t.before.as_deref()),
-                created: touch.is_some_and(|t| t.created),
+                before: self.baselines.get(&id),
+                created: self.touched.get(&id).is_some_and(|t| t.created),
             };
             // The compact prefilters first: most rules stop there.
             let due = rules
@@ -399,7 +426,7 @@ impl Desk {
                     p.kind == RuleKind::Trigger
                         && p.enabled
                         && p.admits(case)
-                        && !done.contains(i)
+                        && !done.has(*i)
                         && !self.rule_state.is_disabled(*i)
                 })
                 .filter_map(|(i, _)| rules.get(i).map(|rule| (i, rule)))
@@ -417,11 +444,11 @@ impl Desk {
                     message,
                     at: pos,
                 } => {
-                    done.push(i);
+                    done.add(i);
                     self.rule_failed(at, id, i, rule, (code, message, pos), out);
                 }
                 Outcome::Fired(firing) => {
-                    done.push(i);
+                    done.add(i);
                     self.evaluated_within_limits(i);
                     if self.rule_fired(at, id, i, rule, firing, work, out) {
                         from = 0;
@@ -464,7 +491,6 @@ impl Desk {
                 let id = case.id;
                 self.stats.bump(i, 0);
                 let (outcome, _) = rules::evaluate(self, rule, case, &ctx);
-                let mut work = VecDeque::new();
                 if !matches!(
                     outcome,
                     Outcome::Failed {
@@ -474,8 +500,12 @@ impl Desk {
                 ) {
                     self.evaluated_within_limits(i);
                 }
+                let mut work = std::mem::take(&mut self.work);
                 match outcome {
-                    Outcome::Quiet => continue,
+                    Outcome::Quiet => {
+                        self.work = work;
+                        continue;
+                    }
                     Outcome::Failed {
                         code,
                         message,
@@ -564,11 +594,12 @@ impl Desk {
         } else {
             self.cases.get(&id).map_or(0, |c| c.version)
         };
-        let name = rule.name.to_string();
         let fired = EventKind::RuleFired {
-            rule: name.clone(),
+            rule: rule.name.clone(),
             kind: rule.kind,
         };
+        let changes: usize = firing.decision.changes.iter().map(|c| c.kinds.len()).sum();
+        out.reserve(1 + changes + firing.notifications.len());
         self.emit(at, Some(id), Some(version), fired, out);
         for change in firing.decision.changes {
             for kind in change.kinds {
@@ -577,7 +608,7 @@ impl Desk {
         }
         for (target, message) in firing.notifications {
             let kind = EventKind::Notification {
-                rule: name.clone(),
+                rule: rule.name.clone(),
                 target,
                 message,
             };
@@ -608,7 +639,7 @@ impl Desk {
         self.stats.bump(i, 2);
         let version = self.cases.get(&id).map(|c| c.version);
         let kind = EventKind::RuleFailed {
-            rule: rule.name.to_string(),
+            rule: rule.name.clone(),
             kind: rule.kind,
             code,
             message,
@@ -619,7 +650,7 @@ impl Desk {
         let in_a_row = self.rule_state.limit_failures.get(&(i as u32)).copied();
         if in_a_row.is_some_and(|n| n >= MAX_LIMIT_FAILURES) {
             let kind = EventKind::RuleDisabled {
-                rule: rule.name.to_string(),
+                rule: rule.name.clone(),
                 kind: rule.kind,
             };
             self.emit(at, Some(id), version, kind, out);

@@ -11,19 +11,21 @@
 
 use std::collections::VecDeque;
 
-use crate::case::{Case, CaseId};
+use crate::case::CaseId;
 use crate::command::Command;
 use crate::error::{Error, ErrorCode};
 use crate::event::{Event, EventKind};
 use crate::ids::IdMap;
 use crate::lifecycle::deadlines::DeadlineKind;
 use crate::lifecycle::{self, Cascade, Change, Decision, check_input, deadlines};
+use crate::rules::Baseline;
 use crate::status::Category;
 use crate::time::Instant;
 
 use super::{Desk, Rejection};
 
 /// What a step still has to do after its decision's changes, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Work {
     /// The trigger pass of a case the step created or changed.
     Triggers(CaseId),
@@ -37,16 +39,26 @@ pub(crate) enum Work {
 pub(crate) struct Touch {
     /// Its version in this step.
     pub(crate) version: u64,
-    /// The case at the start of the step, kept while the desk has triggers (they compare
-    /// with it); `None` otherwise, and for a case the step created.
-    pub(crate) before: Option<Box<Case>>,
     /// Whether the step created it.
     pub(crate) created: bool,
 }
 
-/// `touched` keeps its memory between steps up to this many entries; a larger table (left
-/// by a cascade) is dropped, so that clearing it stays cheap.
+/// `touched` and `baselines` keep their memory between steps up to this many entries; a
+/// larger table (left by a cascade) is dropped, so that clearing it stays cheap.
 const TOUCHED_KEPT: usize = 64;
+
+/// Events a step with triggers makes room for beyond its decision's, so that a firing or
+/// two do not copy the list as they add to it.
+const FIRING_ROOM: usize = 6;
+
+/// Empties a step's table at the end of the step.
+fn empty<V>(table: &mut IdMap<CaseId, V>) {
+    if table.capacity() > TOUCHED_KEPT {
+        *table = IdMap::default();
+    } else {
+        table.clear();
+    }
+}
 
 impl Desk {
     /// Runs everything due at or before `at`, in time order, and moves the desk's time to
@@ -166,8 +178,10 @@ impl Desk {
     pub(crate) fn run_step(&mut self, at: Instant, decision: Decision, out: &mut Vec<Event>) {
         // Without triggers nothing is queued for the changed cases (no allocation).
         let triggers = decision.triggers && self.config.rules.has(crate::config::RuleKind::Trigger);
-        out.reserve(decision.changes.len());
-        let mut work = VecDeque::new();
+        // With triggers, room for the events of a few firings too, so that the list is
+        // not copied as they add to it.
+        out.reserve(decision.changes.len() + if triggers { FIRING_ROOM } else { 0 });
+        let mut work = std::mem::take(&mut self.work);
         for change in decision.changes {
             let case = change.case;
             self.commit(at, change, out);
@@ -184,7 +198,8 @@ impl Desk {
         self.finish_step(at, work, out);
     }
 
-    /// Works through a step's queue, then closes the step.
+    /// Works through a step's queue (taken from `Desk::work`), then closes the step and
+    /// gives the queue's memory back.
     pub(crate) fn finish_step(
         &mut self,
         at: Instant,
@@ -197,11 +212,9 @@ impl Desk {
                 Work::Cascade(problem) => self.cascade(at, problem, &mut work, out),
             }
         }
-        if self.touched.capacity() > TOUCHED_KEPT {
-            self.touched = IdMap::default();
-        } else {
-            self.touched.clear();
-        }
+        empty(&mut self.touched);
+        empty(&mut self.baselines);
+        self.work = work;
     }
 
     /// Commits one change: each event gets the next `seq` and the case's version in this
@@ -211,7 +224,6 @@ impl Desk {
             (Some(id), Some(EventKind::Created { view } | EventKind::Imported { view })) => {
                 let touch = Touch {
                     version: view.version,
-                    before: None,
                     created: true,
                 };
                 self.touched.insert(id, touch);
@@ -232,12 +244,14 @@ impl Desk {
             return touch.version;
         }
         let case = self.cases.get(&id);
-        let keep = self.config.rules.need_baseline();
+        let fields = self.config.rules.baseline_fields();
+        if let Some(case) = case.filter(|_| !fields.is_empty()) {
+            self.baselines.insert(id, Baseline::of(case, fields));
+        }
         let touch = Touch {
             // Versions enter at most MAX_COUNTER (2^53 - 1), leaving 2^63 steps of headroom:
             // the saturation is never reached (DESIGN.md, "Counters").
             version: case.map_or(0, |c| c.version).saturating_add(1),
-            before: case.filter(|_| keep).map(|c| Box::new(c.clone())),
             created: false,
         };
         let version = touch.version;
@@ -308,6 +322,7 @@ impl Desk {
                 self.run_triggers(at, id, work, out);
                 if fresh {
                     self.touched.remove(&id);
+                    self.baselines.remove(&id);
                 }
             }
         }

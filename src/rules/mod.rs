@@ -4,11 +4,12 @@
 //! same checks, the edit lock excepted. The desk runs triggers and sweeps
 //! (`desk/rules.rs`) and folds what this decides.
 
+use std::fmt::Write as _;
+
 use serde_json::{Value, json};
 
-use crate::case::Case;
-use crate::case::{CaseType, Priority, Tags};
-use crate::config::{Action, Actions, Field, Input, Piece, Pos, Rule, RuleKind, Test};
+use crate::case::{Case, CaseType, Priority, Tags};
+use crate::config::{Action, Actions, Field, Fields, Input, Piece, Pos, Rule, RuleKind, Test};
 use crate::error::ErrorCode;
 use crate::event::{CloseCause, EventKind};
 use crate::lifecycle::{self, Change, Decision, Edit, Source, State};
@@ -32,6 +33,64 @@ pub(crate) fn sweep_after(t: Instant, interval_minutes: u32) -> Option<Instant> 
     Instant::from_unix_seconds(next)
 }
 
+/// A case as it was at the start of a step, for `changed` guards (and scripts'
+/// `changed()` and `previous()`): the fields the rules compare with it
+/// (`Rules::baseline_fields`), taken before the step's first change of the case.
+///
+/// It keeps those fields and every field whose copy allocates nothing (all but `subject`
+/// and `tags`: the other fields are inline or shared names), so a step whose triggers
+/// compare only such fields copies the case without allocating.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Baseline {
+    /// The fields it keeps.
+    kept: Fields,
+    /// The case at the start of the step, the fields outside `kept` left empty.
+    case: Case,
+}
+
+impl Baseline {
+    /// The whole case at the start of the step, when every field was kept (as it is for a
+    /// script that calls `changed` or `previous`).
+    pub(crate) fn whole(&self) -> Option<&Case> {
+        (self.kept == Fields::ALL).then_some(&self.case)
+    }
+
+    /// The fields a copy of the case keeps without allocating.
+    const FREE: Fields = Fields::ALL.without(Field::Subject).without(Field::Tags);
+
+    /// The case as it is now, keeping at least `fields`.
+    pub(crate) fn of(case: &Case, fields: Fields) -> Baseline {
+        let kept = fields.union(Baseline::FREE);
+        Baseline {
+            kept,
+            case: Case {
+                subject: if kept.has(Field::Subject) {
+                    case.subject.clone()
+                } else {
+                    None
+                },
+                tags: if kept.has(Field::Tags) {
+                    case.tags.clone()
+                } else {
+                    Tags::default()
+                },
+                status: case.status.clone(),
+                requester: case.requester.clone(),
+                submitter: case.submitter.clone(),
+                assignee: case.assignee.clone(),
+                group: case.group.clone(),
+                ..*case
+            },
+        }
+    }
+
+    /// The case at the start of the step, when the baseline keeps `field`: `previous`
+    /// reads `field` from it.
+    pub(crate) fn keeping(&self, field: Field) -> Option<&Case> {
+        self.kept.has(field).then_some(&self.case)
+    }
+}
+
 /// What a guard sees besides the case: the evaluation instant and, for a trigger, the
 /// step so far.
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +98,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: Instant,
     /// The case at the start of the step; `None` when the step created it (or outside a
     /// step).
-    pub(crate) before: Option<&'a Case>,
+    pub(crate) before: Option<&'a Baseline>,
     /// Whether the step created the case.
     pub(crate) created: bool,
 }
@@ -104,10 +163,13 @@ fn holds(test: &Test, case: &Case, ctx: &Ctx<'_>) -> bool {
 }
 
 /// Whether `field` differs from its value at the start of the step. On creation every
-/// field that is not absent counts as changed.
+/// field that is not absent counts as changed. A field the baseline does not keep reads
+/// as unchanged; it keeps every field a `changed` guard names (`Rules::baseline_fields`).
 fn changed(field: Field, case: &Case, ctx: &Ctx<'_>) -> bool {
     match ctx.before {
-        Some(before) => !same(field, before, case),
+        Some(before) => before
+            .keeping(field)
+            .is_some_and(|before| !same(field, before, case)),
         None if ctx.created => present(field, case),
         None => false,
     }
@@ -155,30 +217,47 @@ fn present(field: Field, case: &Case) -> bool {
     !field.value_in(case).is_null()
 }
 
-/// A field as a `{field}` placeholder renders it: absent as empty, a boolean as
+/// Appends a field as a `{field}` placeholder renders it: absent as empty, a boolean as
 /// `true`/`false`, tags joined by `, `, an instant as in the view.
-fn render(case: &Case, field: Field) -> String {
+fn render(out: &mut String, case: &Case, field: Field) {
+    // Writing to a `String` cannot fail.
     match field.value_in(case) {
-        Value::Null => String::new(),
-        Value::String(s) => s,
-        Value::Array(items) => items
-            .iter()
-            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
+        Value::Null => {}
+        Value::String(s) => out.push_str(&s),
+        Value::Array(items) => {
+            for (k, item) in items.iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                match item.as_str() {
+                    Some(s) => out.push_str(s),
+                    None => _ = write!(out, "{item}"),
+                }
+            }
+        }
+        Value::Number(n) => _ = write!(out, "{n}"),
+        other => _ = write!(out, "{other}"),
     }
 }
 
-/// A message with its placeholders filled in from `case`.
+/// A message with its placeholders filled in from `case`, in one allocation for most
+/// messages (the text and a short value per placeholder).
 fn message(pieces: &[Piece], case: &Case) -> String {
-    pieces
+    let room = pieces
         .iter()
         .map(|p| match p {
-            Piece::Text(t) => t.clone(),
-            Piece::Field(f) => render(case, *f),
+            Piece::Text(t) => t.len(),
+            Piece::Field(_) => 16,
         })
-        .collect()
+        .sum();
+    let mut out = String::with_capacity(room);
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Field(f) => render(&mut out, case, *f),
+        }
+    }
+    out
 }
 
 /// What a rule's actions would do to a case.
@@ -226,7 +305,7 @@ pub(crate) fn evaluate(
     };
     let input = Input {
         now: ctx.now,
-        before: ctx.before,
+        before: ctx.before.and_then(Baseline::whole),
         created: ctx.created,
     };
     match crate::config::run_script(sandbox, script, case, &input) {
@@ -459,10 +538,14 @@ mod tests {
     }
 
     /// Every field compares equal with itself and unequal once it changes, so `changed`
-    /// guards see each field.
+    /// guards see each field; a baseline asked to keep a field keeps its value (what
+    /// `previous` reads), so `changed` sees it change.
     #[test]
     fn each_field_compares_in_place() {
-        let a = case();
+        let mut a = case();
+        // Values a baseline that dropped its owned fields would lose.
+        a.subject = Some("printer".into());
+        a.tags = ["hardware".to_owned()].into_iter().collect();
         let later: Instant = "2026-03-03T09:00:00Z".parse().unwrap();
         let resolved = Catalog::default()
             .default_status(Category::Resolved)
@@ -503,6 +586,16 @@ mod tests {
             }
             assert!(!same(field, &a, &b), "{}", field.as_str());
             assert_ne!(field.value_in(&a), field.value_in(&b), "{}", field.as_str());
+            let baseline = Baseline::of(&a, Fields::default().with(field));
+            let kept = baseline.keeping(field).map(|c| field.value_in(c));
+            assert_eq!(kept, Some(field.value_in(&a)), "{}", field.as_str());
+            let ctx = Ctx {
+                now: later,
+                before: Some(&baseline),
+                created: false,
+            };
+            assert!(!changed(field, &a, &ctx), "{}", field.as_str());
+            assert!(changed(field, &b, &ctx), "{}", field.as_str());
         }
         assert_eq!(RuleKind::Trigger.as_str(), "trigger");
         assert_eq!(RuleKind::Automation.as_str(), "automation");
@@ -558,6 +651,56 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A step keeps what the enabled triggers' `changed` guards name, whichever field it
+    /// is, and nothing when none has one; the subject and tags (copied with an allocation)
+    /// only when named.
+    #[test]
+    fn baselines_keep_what_changed_guards_name() {
+        let config = crate::config::Config::default();
+        let trigger = |changed: &[&str]| {
+            json!({"name": format!("t-{}", changed.join("-")), "kind": "trigger",
+                   "when": {"changed": changed}, "then": {"add_tags": ["x"]}})
+        };
+        let parse = |list: Value| config.parse_rules(&list).unwrap();
+        for field in Field::ALL {
+            let rules = parse(json!([trigger(&[field.as_str()])]));
+            let fields = rules.baseline_fields();
+            assert_eq!(fields, Fields::default().with(field), "{}", field.as_str());
+        }
+        let rules = parse(json!([trigger(&["subject"]), trigger(&["tags", "status"])]));
+        let want = Fields::default()
+            .with(Field::Subject)
+            .with(Field::Tags)
+            .with(Field::Status);
+        assert_eq!(rules.baseline_fields(), want);
+        let mut disabled = trigger(&["tags"]);
+        disabled["enabled"] = json!(false);
+        let none = parse(json!([
+            disabled,
+            {"name": "plain", "kind": "trigger", "when": {"priority": ["high"]}, "then": {"add_tags": ["x"]}},
+            {"name": "sweep", "kind": "automation", "then": {"add_tags": ["x"]}}
+        ]));
+        assert!(none.baseline_fields().is_empty());
+        // A script that asks about the step keeps every field; one that does not, none.
+        let asks = parse(
+            json!([{"name": "s", "kind": "trigger", "source": "if changed(\"subject\") { add_tag(\"x\"); }"}]),
+        );
+        assert_eq!(asks.baseline_fields(), Fields::ALL);
+        let quiet = parse(json!([{"name": "s", "kind": "trigger", "source": "add_tag(\"x\");"}]));
+        assert!(quiet.baseline_fields().is_empty());
+
+        let mut a = case();
+        a.subject = Some("printer".into());
+        let free = Baseline::of(&a, Fields::default());
+        assert!(free.keeping(Field::Subject).is_none() && free.keeping(Field::Tags).is_none());
+        assert!(free.keeping(Field::Priority).is_some() && free.keeping(Field::Assignee).is_some());
+        assert!(
+            Field::ALL
+                .iter()
+                .all(|f| Baseline::of(&a, Fields::ALL).keeping(*f).is_some())
+        );
     }
 
     #[test]
