@@ -140,6 +140,73 @@ pub struct Case {
     pub(crate) version: u64,
 }
 
+impl Case {
+    /// Makes this case a copy of `src`, reusing the subject's and the tags' memory (a
+    /// script's `ticket` is refilled this way for each evaluation).
+    pub(crate) fn copy_from(&mut self, src: &Case) {
+        let Case {
+            id,
+            case_type,
+            subject,
+            priority,
+            status,
+            category,
+            closed,
+            requester,
+            submitter,
+            assignee,
+            group,
+            problem,
+            due_date,
+            due_at,
+            tags,
+            channel,
+            follow_up_of,
+            reopens,
+            created_at,
+            updated_at,
+            status_changed_at,
+            category_changed_at,
+            assigned_at,
+            resolved_at,
+            replied_at,
+            closed_at,
+            overdue,
+            deleted,
+            version,
+        } = self;
+        *id = src.id;
+        *case_type = src.case_type;
+        subject.clone_from(&src.subject);
+        *priority = src.priority;
+        status.clone_from(&src.status);
+        *category = src.category;
+        *closed = src.closed;
+        requester.clone_from(&src.requester);
+        submitter.clone_from(&src.submitter);
+        assignee.clone_from(&src.assignee);
+        group.clone_from(&src.group);
+        *problem = src.problem;
+        *due_date = src.due_date;
+        *due_at = src.due_at;
+        tags.0.clone_from(&src.tags.0);
+        *channel = src.channel;
+        *follow_up_of = src.follow_up_of;
+        *reopens = src.reopens;
+        *created_at = src.created_at;
+        *updated_at = src.updated_at;
+        *status_changed_at = src.status_changed_at;
+        *category_changed_at = src.category_changed_at;
+        *assigned_at = src.assigned_at;
+        *resolved_at = src.resolved_at;
+        *replied_at = src.replied_at;
+        *closed_at = src.closed_at;
+        *overdue = src.overdue;
+        *deleted = src.deleted;
+        *version = src.version;
+    }
+}
+
 macro_rules! getters {
     ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
         $($(#[$doc])* pub fn $name(&self) -> $ty { self.$name })*

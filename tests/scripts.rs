@@ -600,3 +600,114 @@ fn the_hostile_suite_runs_on_a_small_stack() {
 
 /// The stack the hostile suite is run on: DESIGN.md, "What thread stack do scripts need?"
 const SMALL_STACK: usize = 512 * 1024;
+
+/// One evaluation's copy of the case is refilled for the next (DESIGN.md, "How does a
+/// script see the case?"): every evaluation sees its own case, never a leftover of the
+/// one before, however their subjects and tags differ.
+#[test]
+fn each_evaluation_sees_its_own_case() {
+    let mut desk = desk_with(
+        "automation",
+        "notify(\"t\", `${ticket.id} ${ticket.subject} ${ticket.tags} ${ticket.priority} ${ticket.assignee}`);",
+    )
+    .unwrap();
+    let cases = [
+        json!({"op": "create", "submitter": "a", "subject": "a long subject line", "tags": ["x", "y", "z"], "priority": "high", "assignee": "bob"}),
+        json!({"op": "create", "submitter": "b"}),
+        json!({"op": "create", "submitter": "c", "subject": "s", "tags": ["q"]}),
+    ];
+    for c in cases {
+        desk.execute(t("2026-03-02T08:30:00Z"), &cmd(c)).unwrap();
+    }
+    let events = desk.advance_to(t("2026-03-02T09:00:00Z")).unwrap();
+    let messages: Vec<String> = events
+        .iter()
+        .filter(|e| e.kind.name() == "notification")
+        .map(|e| e.to_json()["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "1 a long subject line [\"x\", \"y\", \"z\"] high bob",
+            "2  []  ",
+            "3 s [\"q\"]  ",
+        ]
+    );
+}
+
+/// The documented defaults and upper bounds of `limits` (docs/rules.md, Limits).
+#[test]
+fn limits_have_their_documented_defaults_and_bounds() {
+    let limits = caseflow::Limits::default();
+    assert_eq!(
+        (
+            limits.max_operations(),
+            limits.max_call_depth(),
+            limits.max_expr_depth(),
+            limits.max_string_size(),
+            limits.max_array_size(),
+            limits.max_map_size(),
+            limits.max_functions()
+        ),
+        (10_000, 32, 64, 16_384, 1_024, 256, 16)
+    );
+    assert_eq!(caseflow::MAX_TRACE_BYTES, 65_536);
+    assert_eq!(caseflow::MAX_ACTIONS, 256);
+    let highest = json!({"max_operations": 1_000_000, "max_call_depth": 64,
+        "max_expr_depth": 128, "max_string_size": 1_048_576, "max_array_size": 65_536,
+        "max_map_size": 65_536, "max_functions": 256});
+    let config = Config::from_value(&json!({ "limits": highest })).unwrap();
+    let l = config.limits();
+    assert_eq!(
+        (
+            l.max_operations(),
+            l.max_call_depth(),
+            l.max_expr_depth(),
+            l.max_string_size(),
+            l.max_array_size(),
+            l.max_map_size(),
+            l.max_functions()
+        ),
+        (1_000_000, 64, 128, 1_048_576, 65_536, 65_536, 256)
+    );
+    assert_eq!(config.to_value()["limits"], highest);
+    for (key, over) in highest.as_object().unwrap() {
+        let over = over.as_u64().unwrap() + 1;
+        let err = Config::from_value(&json!({ "limits": { key.as_str(): over } })).unwrap_err();
+        assert!(err.message().contains(key.as_str()), "{err}");
+    }
+    // A rule set with scripts shows its engine in debug output, not its internals.
+    let config =
+        Config::from_value(&json!({"rules": [{"name": "r", "kind": "trigger", "source": "1"}]}))
+            .unwrap();
+    assert!(format!("{:?}", config.rules()).contains("Sandbox"));
+}
+
+/// A trace cut at 64 KiB in the middle of a character cuts before it.
+#[test]
+fn a_trace_is_cut_on_a_character_boundary() {
+    let desk = {
+        let mut d = desk_with(
+            "trigger",
+            "let s = \"é\";\ns.pad(3000, 'é');\nloop { print(`a${s}`); }",
+        )
+        .unwrap();
+        d.execute(
+            t("2026-03-02T09:00:00Z"),
+            &cmd(json!({"op": "create", "submitter": "ann"})),
+        )
+        .unwrap();
+        d
+    };
+    let Explanation::WouldFail { trace, .. } =
+        desk.explain(1, "r", t("2026-03-02T09:02:00Z")).unwrap()
+    else {
+        panic!("would fail");
+    };
+    assert!(trace.ends_with("\n[trace cut at 64 KiB]\n"));
+    let kept = trace.len() - "\n[trace cut at 64 KiB]\n".len();
+    assert!(
+        (caseflow::MAX_TRACE_BYTES - 1..=caseflow::MAX_TRACE_BYTES).contains(&kept),
+        "{kept}"
+    );
+}

@@ -310,6 +310,28 @@ fn text(s: &str) -> Dynamic {
     Dynamic::from(ImmutableString::from(s))
 }
 
+/// An enumeration's word as a script string, shared: each word is allocated once per
+/// thread, not on every read of a property.
+fn shared_word(w: &'static str) -> Dynamic {
+    thread_local! {
+        static WORDS: RefCell<Vec<(&'static str, ImmutableString)>> = const { RefCell::new(Vec::new()) };
+    }
+    WORDS.with(|words| {
+        let mut words = words.borrow_mut();
+        // The words are the enumerations' own constants: one pointer each.
+        let found = words
+            .iter()
+            .find(|(k, _)| std::ptr::eq(*k, w))
+            .map(|(_, v)| v.clone());
+        let shared = found.unwrap_or_else(|| {
+            let shared = ImmutableString::from(w);
+            words.push((w, shared.clone()));
+            shared
+        });
+        Dynamic::from(shared)
+    })
+}
+
 fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> Dynamic) -> Dynamic {
     v.map_or(Dynamic::UNIT, f)
 }
@@ -323,11 +345,11 @@ fn instant(t: Instant) -> Dynamic {
 fn property(case: &Case, field: Field) -> Dynamic {
     match field {
         Field::Id => int(case.id),
-        Field::Type => opt(case.case_type, |t| text(t.as_str())),
+        Field::Type => opt(case.case_type, |t| shared_word(t.as_str())),
         Field::Subject => opt(case.subject.as_deref(), text),
-        Field::Priority => opt(case.priority, |p| text(p.as_str())),
+        Field::Priority => opt(case.priority, |p| shared_word(p.as_str())),
         Field::Status => text(case.status.as_str()),
-        Field::Category => text(case.category.as_str()),
+        Field::Category => shared_word(case.category.as_str()),
         Field::Closed => Dynamic::from_bool(case.closed),
         Field::Requester => text(&case.requester),
         Field::Submitter => text(&case.submitter),
@@ -337,7 +359,7 @@ fn property(case: &Case, field: Field) -> Dynamic {
         Field::DueDate => opt(case.due_date, |d| text(&d.to_string())),
         Field::DueAt => opt(case.due_at, instant),
         Field::Tags => Dynamic::from_array(case.tags.iter().map(|t| text(t)).collect()),
-        Field::Channel => text(case.channel.as_str()),
+        Field::Channel => shared_word(case.channel.as_str()),
         Field::FollowUpOf => opt(case.follow_up_of, int),
         Field::Reopens => Dynamic::from_int(i64::from(case.reopens)),
         Field::CreatedAt => instant(case.created_at),
@@ -437,10 +459,19 @@ struct Run {
     trace: String,
 }
 
+/// What one evaluation on a thread leaves for the next to reuse: the ticket's copy of the
+/// case (refilled in place when no one else holds it) and the scope's memory.
+#[derive(Default)]
+struct Reuse {
+    ticket: Option<Arc<Case>>,
+    scope: Scope<'static>,
+}
+
 thread_local! {
     /// The evaluation under way on this thread, which actions and `print` record into.
     /// Evaluations never nest, and a desk is used from one thread at a time.
     static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
+    static REUSE: RefCell<Reuse> = RefCell::new(Reuse::default());
 }
 
 fn with_run<T>(f: impl FnOnce(&mut Run) -> T) -> Option<T> {
@@ -781,7 +812,19 @@ pub(crate) fn run(
     case: &Case,
     input: &Input<'_>,
 ) -> Result<Recorded, Failure> {
-    let current = Arc::new(case.clone());
+    let current = REUSE.with(|r| {
+        let mut reuse = r.borrow_mut();
+        match reuse.ticket.take() {
+            Some(mut ticket) => match Arc::get_mut(&mut ticket) {
+                Some(copy) => {
+                    copy.copy_from(case);
+                    ticket
+                }
+                None => Arc::new(case.clone()),
+            },
+            None => Arc::new(case.clone()),
+        }
+    });
     let before = if script.reads_baseline {
         input.before.map(|b| Arc::new(b.clone()))
     } else {
@@ -797,12 +840,21 @@ pub(crate) fn run(
             trace: String::new(),
         });
     });
-    let mut scope = Scope::new();
+    let mut scope = REUSE.with(|r| std::mem::take(&mut r.borrow_mut().scope));
+    scope.clear();
     scope.push_constant("ticket", Ticket(current));
     scope.push_constant("now", input.now.unix_seconds());
     scope.push_constant("rule", script.name.clone());
     let result = sandbox.engine.run_ast_with_scope(&mut scope, &script.ast);
     let run = RUN.with(|r| r.borrow_mut().take());
+    // The ticket's copy and the scope's memory serve the next evaluation on this thread.
+    let ticket = scope.get_value::<Ticket>("ticket").map(|Ticket(case)| case);
+    scope.clear();
+    REUSE.with(|r| {
+        let mut reuse = r.borrow_mut();
+        reuse.scope = scope;
+        reuse.ticket = ticket;
+    });
     let (actions, trace) = run.map(|r| (r.actions, r.trace)).unwrap_or_default();
     match result {
         Ok(()) => Ok(Recorded { actions, trace }),
@@ -915,5 +967,40 @@ impl ScriptLoader for NoScriptFiles {
              inline with `source`, or load it with Config::from_file or a ScriptLoader",
             crate::error::clip(path)
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{Catalog, Category};
+
+    /// An evaluation leaves its copy of the case for the next one on the thread, which
+    /// refills it in place instead of allocating another.
+    #[test]
+    fn the_ticket_copy_is_reused() {
+        let sandbox = Sandbox::new(&Limits::default());
+        let script = compile(
+            &sandbox,
+            "r",
+            true,
+            "if ticket.priority == \"urgent\" { 1 }",
+        )
+        .map_err(|e| format!("{e:?}"))
+        .unwrap();
+        let open = Catalog::default().default_status(Category::Open).clone();
+        let at: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+        let case = Case::new(7, at, &open, "r".into(), "r".into());
+        let input = Input {
+            now: at,
+            before: None,
+            created: false,
+        };
+        let copy = || REUSE.with(|r| r.borrow().ticket.as_ref().map(Arc::as_ptr));
+        run(&sandbox, &script, &case, &input).unwrap();
+        let first = copy();
+        assert!(first.is_some());
+        run(&sandbox, &script, &case, &input).unwrap();
+        assert_eq!(copy(), first);
     }
 }

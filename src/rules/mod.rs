@@ -398,6 +398,11 @@ impl Plan {
         plan
     }
 
+    /// Whether it asks for nothing at all.
+    fn is_empty(&self) -> bool {
+        self.positions().is_empty() && self.notifications.is_empty() && self.close.is_none()
+    }
+
     /// The positions of its changes of fields, in script order.
     fn positions(&self) -> Vec<Pos> {
         let mut all: Vec<Pos> = [
@@ -468,6 +473,9 @@ impl Plan {
 /// of the first change, in script order, that the lifecycle refuses together with those
 /// before it.
 fn settle(state: &impl State, rule: &Rule, case: &Case, plan: &Plan) -> Outcome {
+    if plan.is_empty() {
+        return Outcome::Quiet; // a script that recorded nothing: nothing to decide
+    }
     let in_script = rule.script.is_some();
     let rejected = |message: String, at: Pos| {
         failed(ErrorCode::ActionRejected, message, in_script.then_some(at))
