@@ -711,3 +711,14 @@ fn a_trace_is_cut_on_a_character_boundary() {
         "{kept}"
     );
 }
+
+/// Two rule sets are equal when their scripts' texts are.
+#[test]
+fn rule_sets_compare_by_their_scripts() {
+    let with = |source: &str| {
+        Config::from_value(&json!({"rules": [{"name": "r", "kind": "trigger", "source": source}]}))
+            .unwrap()
+    };
+    assert_eq!(with("add_tag(\"a\");"), with("add_tag(\"a\");"));
+    assert_ne!(with("add_tag(\"a\");"), with("add_tag(\"b\");"));
+}
