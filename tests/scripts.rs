@@ -177,6 +177,10 @@ fn runtime_errors_are_script_runtime_at_their_line() {
     assert_eq!(code, ErrorCode::ScriptRuntime);
     assert_eq!((line, column), (Some(3), Some(5)), "{message}");
     assert!(message.contains("bogus"), "{message}");
+    // rhai's own messages come without the position it appends: the event carries it.
+    let message = fails_as_trigger("let x = 0;\n1 / x;", ErrorCode::ScriptRuntime);
+    assert!(message.contains("zero"), "{message}");
+    assert!(!message.contains("(line "), "{message}");
 }
 
 #[test]
@@ -512,6 +516,28 @@ fn script_files_load_beside_the_configuration() {
         "{err}"
     );
     assert!(err.message().contains("gone.rhai"), "{err}");
+    // An inline script's problem names the configuration file.
+    std::fs::write(
+        &config_path,
+        "[[rules]]\nname = \"inline\"\nkind = \"trigger\"\nsource = \"asign(1);\"\n",
+    )
+    .unwrap();
+    let err = Config::from_file(&config_path).unwrap_err();
+    assert!(
+        err.message()
+            .starts_with(&format!("{}:1:1: rule inline: ", config_path.display())),
+        "{err}"
+    );
+    // A configuration given as text has no files to read.
+    let err = Config::from_value(
+        &json!({"rules": [{"name": "f", "kind": "trigger", "script": "f.rhai"}]}),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidConfig);
+    assert!(
+        err.message().contains("f.rhai") && err.message().contains("source"),
+        "{err}"
+    );
     // A host's loader: scripts from anywhere.
     struct Db;
     impl caseflow::ScriptLoader for Db {
