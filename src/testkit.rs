@@ -4,7 +4,8 @@
 //!
 //! - [`workloads`] is a proptest strategy of [`TimedWorkload`]s for a [`Config`], drawn
 //!   from the seeded generator [`crate::workload::Workload`] (the one `caseflow simulate`
-//!   uses); [`generate`] makes one from [`Params`].
+//!   uses); [`workloads_with_changes`] adds configuration changes; [`generate`] makes one
+//!   from [`Params`].
 //! - [`run`] drives a desk through a workload and returns an [`Outcome`]: the desk, every
 //!   event, each step, per-rule statistics.
 //! - A [`Check`] is a closure over an [`Outcome`] returning `Result<(), Violation>`:
@@ -78,6 +79,44 @@ pub fn workloads(
                 ..Params::default()
             };
             generate(&config, &params).ok()
+        },
+    )
+}
+
+/// [`workloads`] with up to `max_changes` `configure` commands at random instants of the
+/// span, each setting `auto_close_after_days` (1 to 14), `automation_interval_minutes`
+/// (15, 30, 60 or 120) and `timezone` (UTC, America/New_York or Asia/Kolkata): a change
+/// re-schedules waiting closes and sweeps and recomputes due instants while cases are in
+/// progress. A generated command a change makes impossible (a reply to a case that closed
+/// earlier than planned) is refused, as [`crate::workload::expected_refusal`] says.
+pub fn workloads_with_changes(
+    config: &Config,
+    max_cases: u64,
+    max_days: u32,
+    max_changes: usize,
+) -> impl Strategy<Value = TimedWorkload> + use<> {
+    let change = (
+        0.0..1.0f64,
+        1u32..=14,
+        proptest::sample::select(vec![15u32, 30, 60, 120]),
+        proptest::sample::select(vec!["UTC", "America/New_York", "Asia/Kolkata"]),
+    );
+    let changes = proptest::collection::vec(change, 0..=max_changes);
+    (workloads(config, max_cases, max_days), changes).prop_filter_map(
+        "a configure command did not parse",
+        |(mut workload, changes)| {
+            let span = workload.end.unix_seconds() - workload.start.unix_seconds();
+            for (fraction, days, minutes, zone) in changes {
+                // An instant within the span: rounding toward the start is fine.
+                let at = workload.start.plus_seconds((span as f64 * fraction) as i64);
+                let command = Command::from_value(&json!({"op": "configure",
+                    "auto_close_after_days": days, "automation_interval_minutes": minutes,
+                    "timezone": zone}))
+                .ok()?;
+                let i = workload.commands.partition_point(|t| t.at <= at);
+                workload.commands.insert(i, Timed { at, command });
+            }
+            Some(workload)
         },
     )
 }
@@ -217,7 +256,7 @@ impl Violation {
         self
     }
 
-    /// Whether `other` is the same failure for [`shrink`]: the same check, rule and case.
+    /// Whether `other` is the same failure for [`shrink`]: the same check and rule.
     fn same(&self, other: &Violation) -> bool {
         self.check == other.check && self.rule == other.rule
     }

@@ -79,13 +79,13 @@ when = { tags_all = ["followup"], channel = ["email"] }
 then = { remove_tags = ["followup"] }
 "#;
 
-/// Runs the checks on a workload of 30 cases, expects `check` to fail on `rule`, and
-/// returns the violation, the shrunk workload and the scenario file.
+/// Runs the checks on a workload of 30 cases, expects `check` to fail on `rule` after a
+/// shrink to at most `commands` commands, and returns the violation, the shrunk workload
+/// and the scenario file.
 fn caught(
     name: &str,
     config: &Config,
-    check: &str,
-    rule: &str,
+    (check, rule, commands): (&str, &str, usize),
 ) -> (Violation, TimedWorkload, PathBuf) {
     let dir = scratch(name);
     let failure =
@@ -93,7 +93,7 @@ fn caught(
     assert_eq!(failure.violation.check, check, "{failure}");
     assert_eq!(failure.violation.rule.as_deref(), Some(rule), "{failure}");
     assert!(
-        failure.workload.commands.len() <= 5,
+        failure.workload.commands.len() <= commands,
         "not shrunk: {failure}"
     );
     let outcome = caseflow::run_scenario_file(&failure.path);
@@ -153,10 +153,43 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4, failure_persistence: None, ..ProptestConfig::default() })]
+    #[test]
+    fn configuration_changes_keep_the_invariants(
+        w in testkit::workloads_with_changes(&examples(), 20, 10, 3)
+    ) {
+        let outcome = testkit::run(&examples(), &w);
+        let configures = w.commands.iter().filter(|t| matches!(t.command, caseflow::Command::Configure(_))).count();
+        let changed = outcome.events.iter().filter(|e| e.kind.name() == "config_changed").count();
+        prop_assert!(changed <= configures);
+        prop_assert!(w.commands.windows(2).all(|p| p[0].at <= p[1].at));
+        testkit::check_all(&outcome, &testkit::invariants()).map_err(|v| TestCaseError::fail(v.to_string()))?;
+    }
+}
+
+#[test]
+fn configuration_changes_are_drawn_and_applied() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = testkit::workloads_with_changes(&examples(), 10, 5, 3);
+    let mut applied = 0;
+    for _ in 0..8 {
+        let w = strategy.new_tree(&mut runner).unwrap().current();
+        let outcome = testkit::run(&examples(), &w);
+        applied += outcome
+            .events
+            .iter()
+            .filter(|e| e.kind.name() == "config_changed")
+            .count();
+    }
+    assert!(applied > 0, "no configuration change in 8 workloads");
+}
+
 #[test]
 fn a_status_ping_pong_is_caught_and_shrunk() {
     let config = account(PING_PONG);
-    let (v, _, path) = caught("ping-pong", &config, "ping_pong", "back-to-triage");
+    let (v, _, path) = caught("ping-pong", &config, ("ping_pong", "back-to-triage", 5));
     assert!(v.message.contains("start-work"), "{v}");
     passes_fixed(
         &path,
@@ -169,7 +202,7 @@ fn a_status_ping_pong_is_caught_and_shrunk() {
 #[test]
 fn a_rule_that_throws_is_caught_and_shrunk() {
     let config = account(THROWS);
-    let (v, w, path) = caught("throws", &config, "rule_failed", "no-low");
+    let (v, w, path) = caught("throws", &config, ("rule_failed", "no-low", 1));
     assert!(v.message.contains("low priority is not supported"), "{v}");
     assert_eq!(w.commands.len(), 1, "{w:?}");
     passes_fixed(&path, &THROWS.replace("throw", "return"));
@@ -178,7 +211,7 @@ fn a_rule_that_throws_is_caught_and_shrunk() {
 #[test]
 fn two_rules_fighting_over_a_tag_are_caught() {
     let config = account(TAG_FIGHT);
-    let (v, _, path) = caught("tags", &config, "ping_pong", "clear-followup");
+    let (v, _, path) = caught("tags", &config, ("ping_pong", "clear-followup", 5));
     assert!(v.message.contains("tag:followup"), "{v}");
     passes_fixed(
         &path,
@@ -187,6 +220,48 @@ fn two_rules_fighting_over_a_tag_are_caught() {
             "channel = [\"email\"], category = [\"resolved\"]",
         ),
     );
+}
+
+const CAPPED: &str = r#"
+[[rules]]
+name = "flag"
+kind = "automation"
+when = { tags_none = ["flagged"], category = ["open"] }
+then = { add_tags = ["flagged"] }
+
+[[rules]]
+name = "unflag"
+kind = "automation"
+when = { tags_all = ["flagged"] }
+then = { remove_tags = ["flagged"] }
+"#;
+
+#[test]
+fn an_automation_hitting_its_cap_is_caught_at_a_sweep() {
+    let config = account(CAPPED);
+    let (v, w, path) = caught("cap", &config, ("automation_cap", "flag", 5));
+    assert!(v.message.starts_with("limit_exceeded"), "{v}");
+    // The cap is hit at a sweep, after the last command: the scenario advances to it.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(r#""op": "advance""#), "{text}");
+    assert!(v.event.unwrap().at > w.commands.last().unwrap().at);
+}
+
+const LOOPS: &str = r#"
+[limits]
+max_operations = 200
+
+[[rules]]
+name = "spin"
+kind = "trigger"
+source = 'loop { }'
+"#;
+
+#[test]
+fn a_rule_disabled_after_its_limit_failures_is_caught() {
+    let config = account(LOOPS);
+    let (v, _, _) = caught("disabled", &config, ("rule_disabled", "spin", 10));
+    assert_eq!(v.event.unwrap().kind.name(), "rule_disabled");
 }
 
 #[test]
