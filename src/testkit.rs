@@ -486,8 +486,8 @@ type RuleChange<'a> = (&'a str, Value, Value);
 /// # Errors
 /// `ping_pong` naming the rule that undid the change, with its event.
 pub fn no_ping_pong(o: &Outcome) -> Result<(), Violation> {
-    for step in &o.steps {
-        let events = o.events.get(step.events.clone()).unwrap_or(&[]);
+    for i in 0..o.steps.len() {
+        let events = o.step_events(i);
         // Per case, the rule whose changes follow; per (case, field), rule changes so far.
         let mut firing: HashMap<CaseId, &str> = HashMap::new();
         let mut changed: HashMap<(CaseId, String), Vec<RuleChange>> = HashMap::new();
@@ -522,7 +522,9 @@ fn seconds(hours: u32) -> i64 {
 }
 
 /// Every urgent case is assigned within `hours` of becoming urgent and unassigned, unless
-/// it is resolved, closed or no longer urgent by then (the run's end counts).
+/// it is resolved, closed or no longer urgent by then (the run's end counts). A case's
+/// state is taken at the end of each step; the violation's event is the last one of the
+/// step that started the wait (the creation, or a rule's unassignment).
 pub fn urgent_assigned_within(hours: u32) -> Check {
     Box::new(move |o: &Outcome| {
         // Per case: urgent, assigned, done; and since when it waits, with the event.
@@ -536,34 +538,48 @@ pub fn urgent_assigned_within(hours: u32) -> Check {
                 Violation::new("urgent_assigned", message).at(since, None)
             })
         };
-        for e in &o.events {
-            let Some(case) = e.case else { continue };
-            let s = state.entry(case).or_insert((false, false, false, None));
-            match &e.kind {
-                EventKind::Created { view } | EventKind::Imported { view } => {
-                    s.0 = view.priority() == Some(Priority::Urgent);
-                    s.1 = view.assignee().is_some();
-                    s.2 = view.category() == Category::Resolved || view.closed();
-                }
-                EventKind::PriorityChanged { to, .. } => s.0 = *to == Some(Priority::Urgent),
-                EventKind::AssigneeChanged { to, .. } => s.1 = to.is_some(),
-                EventKind::StatusChanged { to_category, .. } => {
-                    s.2 = *to_category == Category::Resolved;
-                }
-                EventKind::Closed { .. } | EventKind::Deleted {} => s.2 = true,
-                EventKind::Restored {} => s.2 = false,
-                _ => continue,
-            }
-            let waiting = s.0 && !s.1 && !s.2;
-            match (waiting, s.3) {
-                (true, None) => s.3 = Some(e),
-                (false, Some(since)) => {
-                    if let Some(v) = late(since, e.at) {
-                        return Err(v);
+        for i in 0..o.steps.len() {
+            // The cases the step touched, each with its last event that counts here.
+            let mut touched: BTreeMap<CaseId, &Event> = BTreeMap::new();
+            for e in o.step_events(i) {
+                let Some(case) = e.case else { continue };
+                let s = state.entry(case).or_insert((false, false, false, None));
+                match &e.kind {
+                    EventKind::Created { view } | EventKind::Imported { view } => {
+                        s.0 = view.priority() == Some(Priority::Urgent);
+                        s.1 = view.assignee().is_some();
+                        s.2 = view.category() == Category::Resolved || view.closed();
                     }
-                    s.3 = None;
+                    EventKind::PriorityChanged { to, .. } => {
+                        s.0 = *to == Some(Priority::Urgent);
+                    }
+                    EventKind::AssigneeChanged { to, .. } => s.1 = to.is_some(),
+                    EventKind::StatusChanged { to_category, .. } => {
+                        s.2 = *to_category == Category::Resolved;
+                    }
+                    EventKind::Closed { .. } | EventKind::Deleted {} => s.2 = true,
+                    EventKind::Restored {} => s.2 = false,
+                    _ => continue,
                 }
-                _ => {}
+                touched.insert(case, e);
+            }
+            // A wait starts or ends with a step, not within one: an assignment a rule
+            // takes back in the same step does not count.
+            for (case, e) in touched {
+                let Some(s) = state.get_mut(&case) else {
+                    continue;
+                };
+                let waiting = s.0 && !s.1 && !s.2;
+                match (waiting, s.3) {
+                    (true, None) => s.3 = Some(e),
+                    (false, Some(since)) => {
+                        if let Some(v) = late(since, e.at) {
+                            return Err(v);
+                        }
+                        s.3 = None;
+                    }
+                    _ => {}
+                }
             }
         }
         match state
@@ -671,15 +687,8 @@ fn pattern(e: &Event) -> Value {
 pub fn scenario(config: &Config, workload: &TimedWorkload, violation: &Violation) -> Value {
     let outcome = run(config, workload);
     let target = violation.event.as_ref().and_then(|v| {
-        outcome
-            .steps
-            .iter()
-            .position(|s| {
-                outcome
-                    .events
-                    .get(s.events.clone())
-                    .is_some_and(|es| es.iter().any(|e| e.seq == v.seq))
-            })
+        (0..outcome.steps.len())
+            .find(|&i| outcome.step_events(i).iter().any(|e| e.seq == v.seq))
             .map(|i| (i, v))
     });
     let last = target.map_or(outcome.steps.len(), |(i, _)| i + 1);

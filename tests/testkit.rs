@@ -264,6 +264,31 @@ fn a_rule_disabled_after_its_limit_failures_is_caught() {
     assert_eq!(v.event.unwrap().kind.name(), "rule_disabled");
 }
 
+const UNASSIGNS_URGENT: &str = r#"
+[[rules]]
+name = "hold-urgent"
+kind = "trigger"
+when = { priority = ["urgent"], assigned = true, category = ["open"] }
+then = { unassign = true }
+"#;
+
+#[test]
+fn a_rule_that_keeps_urgent_cases_unassigned_is_caught() {
+    let config = account(UNASSIGNS_URGENT);
+    let w = workload(&config, 30, 7);
+    let dir = scratch("urgent");
+    let checks = vec![testkit::urgent_assigned_within(4)];
+    let failure = testkit::verify(&config, &w, &checks, &dir).unwrap_err();
+    assert_eq!(failure.violation.check, "urgent_assigned", "{failure}");
+    assert!(failure.workload.commands.len() <= 5, "{failure}");
+    // Its scenario fails at the event that started the wait (DESIGN.md, Policy testkit).
+    let outcome = caseflow::run_scenario_file(&failure.path);
+    assert!(outcome.failure.is_some(), "{outcome}");
+    // Without the rule, urgent cases are assigned within the hours.
+    let fine = testkit::run(&account(""), &workload(&account(""), 30, 7));
+    assert_eq!(testkit::urgent_assigned_within(4)(&fine), Ok(()));
+}
+
 #[test]
 fn urgent_cases_left_unassigned_are_caught() {
     // The examples account's escalation keeps urgent cases moving; without rules a
