@@ -43,6 +43,10 @@ pub mod design {}
 pub mod guide {
     #[doc = include_str!("guide/writing_rules.md")]
     pub mod writing_rules {}
+
+    #[cfg(feature = "testkit")]
+    #[doc = include_str!("guide/testing_policies.md")]
+    pub mod testing_policies {}
 }
 
 /// README.md's example, compiled and run as a doctest.
@@ -62,6 +66,8 @@ mod lifecycle;
 mod rules;
 mod scenario;
 mod status;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod time;
 #[cfg(feature = "workload")]
 pub mod workload;

@@ -1031,3 +1031,74 @@ fn run_survives_sigkill_at_any_point_with_the_answers_of_an_uninterrupted_run() 
         .unwrap();
     assert_eq!(committed, 2_000, "every command committed once");
 }
+
+#[test]
+fn verify_passes_the_examples_account_with_a_summary() {
+    let account = format!("{}/rules-examples/account.toml", env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("caseflow-verify-ok-{}", std::process::id()));
+    let out = caseflow()
+        .args([
+            "verify", &account, "--cases", "20", "--days", "7", "--time", "0", "--quiet",
+        ])
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("ok "), "{text}");
+    assert!(
+        text.contains("passed workloads: 1 (20 cases, 7 days each)"),
+        "{text}"
+    );
+    assert!(text.contains("rule firings: "), "{text}");
+    assert!(!dir.exists(), "a passing run writes no scenario");
+}
+
+#[test]
+fn verify_reports_a_ping_pong_and_writes_a_failing_scenario() {
+    let dir = std::env::temp_dir().join(format!("caseflow-verify-fail-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let account = dir.join("account.toml");
+    std::fs::write(
+        &account,
+        r#"
+[[rules]]
+name = "raise"
+kind = "trigger"
+when = { priority = ["high"] }
+then = { set_priority = "urgent" }
+
+[[rules]]
+name = "lower"
+kind = "trigger"
+when = { priority = ["urgent"] }
+then = { set_priority = "high" }
+"#,
+    )
+    .unwrap();
+    let out = caseflow()
+        .args(["verify", "--time", "0", "--quiet"])
+        .arg(&account)
+        .arg("--out")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("check: ping_pong"), "{text}");
+    assert!(
+        text.contains("rule: lower") || text.contains("rule: raise"),
+        "{text}"
+    );
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("scenario: "))
+        .and_then(|l| l.split(" (").next())
+        .unwrap();
+    let replay = caseflow().args(["scenario", path]).output().unwrap();
+    let replayed = String::from_utf8(replay.stdout).unwrap();
+    assert!(!replay.status.success(), "{replayed}");
+    assert!(replayed.contains("unexpected event"), "{replayed}");
+}

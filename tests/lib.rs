@@ -13,6 +13,8 @@ mod scenarios;
 mod scripts;
 mod sharding;
 mod snapshot;
+#[cfg(feature = "testkit")]
+mod testkit;
 mod time;
 #[cfg(feature = "workload")]
 mod workload;

@@ -4,6 +4,7 @@ mod check;
 mod report;
 mod simulate;
 mod summary;
+mod verify;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -78,6 +79,30 @@ enum Cmd {
     /// Drive a desk with commands as JSON lines on stdin, one answer line each on stdout;
     /// durable in a SQLite database with --state (docs/command-line.md).
     Run(run::RunArgs),
+    /// Random workloads through an account, checked against the engine's invariants and
+    /// the policies that need no parameter; a failure shrinks to a scenario file.
+    Verify {
+        /// The configuration file.
+        config: PathBuf,
+        /// How many cases each workload creates.
+        #[arg(long, default_value_t = 30)]
+        cases: u64,
+        /// How many days each workload spans.
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+        /// The first workload's seed; the next ones count up from it.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Keep starting workloads for this many seconds (at least one runs).
+        #[arg(long, default_value_t = 10)]
+        time: u64,
+        /// Where to write the scenario file of a failure.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// No progress spinner.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 /// What a subcommand prints on stdout, and how the process exits.
@@ -141,6 +166,23 @@ fn main() -> ExitCode {
             code: ExitCode::SUCCESS,
         }),
         Cmd::Check { config, explain } => check::run(&config, explain),
+        Cmd::Verify {
+            config,
+            cases,
+            days,
+            seed,
+            time,
+            out,
+            quiet,
+        } => verify::run(&verify::Options {
+            config,
+            cases,
+            days,
+            seed,
+            time,
+            out,
+            quiet,
+        }),
     };
     match result {
         Ok(Output { text, code }) => {

@@ -81,7 +81,7 @@ pub struct Options {
     pub report: Option<PathBuf>,
 }
 
-fn load(path: Option<&Path>) -> Result<(Config, String), String> {
+pub(crate) fn load(path: Option<&Path>) -> Result<(Config, String), String> {
     match path {
         None => Config::from_toml_with(DEFAULT_ACCOUNT, &BuiltIn)
             .map(|c| (c, "built-in default".to_owned()))
@@ -199,7 +199,7 @@ fn parse_line(line: &str) -> Result<Timed, String> {
     Ok(Timed { at, command })
 }
 
-fn progress(quiet: bool, length: Option<u64>) -> ProgressBar {
+pub(crate) fn progress(quiet: bool, length: Option<u64>) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -1,0 +1,112 @@
+//! `caseflow verify CONFIG`: random workloads through an account, checked with the
+//! testkit's invariants and parameterless policies; a failure shrinks to a scenario file.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use caseflow::testkit::{self, Check};
+use caseflow::workload::Params;
+
+use crate::Output;
+use crate::simulate::{load, progress};
+
+/// What `verify` was asked.
+pub struct Options {
+    pub config: PathBuf,
+    pub cases: u64,
+    pub seed: u64,
+    pub time: u64,
+    pub days: u32,
+    pub out: PathBuf,
+    pub quiet: bool,
+}
+
+/// Runs workloads with seeds `seed`, `seed + 1`, ... until `time` seconds have passed (at
+/// least one), stopping at the first failure; prints it and a summary of the workloads
+/// that passed.
+pub fn run(opts: &Options) -> Result<Output, String> {
+    let (config, account) = load(Some(&opts.config))?;
+    let mut checks: Vec<Check> = testkit::invariants();
+    checks.extend(testkit::policies());
+    let bar = progress(opts.quiet, None);
+    // The command line stops after the time it was given; the library never reads a clock.
+    #[allow(clippy::disallowed_methods)]
+    let clock = std::time::Instant::now();
+    let (mut workloads, mut steps, mut events) = (0u64, 0usize, 0usize);
+    let mut firings: BTreeMap<String, u64> = config
+        .rules()
+        .iter()
+        .map(|r| (r.name().to_owned(), 0))
+        .collect();
+    let mut failure = None;
+    let mut seed = opts.seed;
+    loop {
+        let params = Params {
+            cases: opts.cases,
+            days: opts.days,
+            seed,
+            ..Params::default()
+        };
+        let workload = testkit::generate(&config, &params).map_err(|e| e.to_string())?;
+        bar.set_message(format!("workload {} (seed {seed})", workloads + 1));
+        match testkit::verify(&config, &workload, &checks, &opts.out) {
+            Ok(outcome) => {
+                workloads += 1;
+                steps += outcome.steps.len();
+                events += outcome.events.len();
+                for s in &outcome.stats {
+                    *firings.entry(s.rule.clone()).or_default() += s.firings;
+                }
+            }
+            Err(f) => {
+                failure = Some((seed, f));
+                break;
+            }
+        }
+        if clock.elapsed().as_secs() >= opts.time {
+            break;
+        }
+        seed = seed.wrapping_add(1);
+    }
+    bar.finish_and_clear();
+    let mut text = String::new();
+    let code = match &failure {
+        None => {
+            let _ = writeln!(text, "ok {account}");
+            ExitCode::SUCCESS
+        }
+        Some((seed, f)) => {
+            let _ = writeln!(text, "FAILED {account}: {}", f.violation);
+            let _ = writeln!(text, "check: {}", f.violation.check);
+            let _ = writeln!(text, "rule: {}", f.violation.rule.as_deref().unwrap_or("-"));
+            let _ = writeln!(
+                text,
+                "scenario: {} (commands: {}, shrunk from the workload of seed {seed})",
+                f.path.display(),
+                f.workload.commands.len()
+            );
+            ExitCode::FAILURE
+        }
+    };
+    let never: Vec<&str> = firings
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(r, _)| r.as_str())
+        .collect();
+    let _ = write!(
+        text,
+        "passed workloads: {workloads} ({} cases, {} days each), steps: {steps}, \
+         events: {events}, rule firings: {}, rules never fired: {}",
+        opts.cases,
+        opts.days,
+        firings.values().sum::<u64>(),
+        if never.is_empty() {
+            "none".to_owned()
+        } else {
+            never.join(", ")
+        }
+    );
+    Ok(Output { text, code })
+}
