@@ -547,3 +547,34 @@ fn the_hostile_suite_runs_on_a_small_stack() {
 
 /// The stack the hostile suite is run on (a debug build needs more than a release one).
 const SMALL_STACK: usize = 1024 * 1024;
+
+// ----- found by the fuzzer (tests/fuzz_scripts.rs) ----------------------------------------
+
+/// `assign("")` was recorded and applied, so the case held an empty assignee that no
+/// command can give, and the desk's snapshot no longer restored. An agent or group id
+/// from a script is checked as a command's is.
+#[test]
+fn fuzz_found_empty_agent_and_group_ids_are_refused() {
+    let long = format!("assign(\"{}\");", "b".repeat(129));
+    for source in ["assign(\"\");", "set_group(\"\");", long.as_str()] {
+        let message = fails_as_trigger(source, ErrorCode::ScriptRuntime);
+        assert!(message.contains("must be 1 to 128 characters"), "{message}");
+    }
+    let mut desk = desk_with("trigger", "assign(\"\");").unwrap();
+    desk.execute(
+        t("2026-03-02T09:00:00Z"),
+        &cmd(json!({"op": "create", "submitter": "ann"})),
+    )
+    .unwrap();
+    assert_eq!(Desk::restore(&desk.snapshot()).unwrap(), desk);
+}
+
+/// `throw;` gave a `rule_failed` with an empty message. A throw of nothing is rhai's
+/// "Runtime error".
+#[test]
+fn fuzz_found_a_throw_of_nothing_has_a_message() {
+    for source in ["throw;", "throw ();", "throw \"\";", "throw [].chop(0);"] {
+        let message = fails_as_trigger(source, ErrorCode::ScriptRuntime);
+        assert_eq!(message, "Runtime error", "{source}");
+    }
+}

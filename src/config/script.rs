@@ -21,7 +21,7 @@ use rhai::{
 };
 use serde_json::{Map, Value};
 
-use crate::case::{Case, CaseType, Priority, normalize_tags};
+use crate::case::{Case, CaseType, Priority, check_name, normalize_tags};
 use crate::time::{Date, Instant};
 
 use super::rules::{Field, Measure};
@@ -564,13 +564,15 @@ fn register_actions(engine: &mut Engine) {
         record(&c, Action::Type(None))
     });
     action!(engine, "assign", |c: Ctx, agent: Str| -> Done {
-        record(&c, Action::Assign(Some(agent.to_string())))
+        let agent = name("assign", &agent, c.call_position())?;
+        record(&c, Action::Assign(Some(agent)))
     });
     action!(engine, "unassign", |c: Ctx| -> Done {
         record(&c, Action::Assign(None))
     });
     action!(engine, "set_group", |c: Ctx, g: Str| -> Done {
-        record(&c, Action::Group(Some(g.to_string())))
+        let g = name("set_group", &g, c.call_position())?;
+        record(&c, Action::Group(Some(g)))
     });
     action!(engine, "set_group", |c: Ctx, _: ()| -> Done {
         record(&c, Action::Group(None))
@@ -626,6 +628,12 @@ fn register_actions(engine: &mut Engine) {
         let field = field(&name, c.call_position())?;
         Ok(with_run(|r| opt(r.before.as_deref(), |b| property(b, field))).unwrap_or(Dynamic::UNIT))
     });
+}
+
+/// An agent or group id, checked as a command's are (1 to 128 characters).
+fn name(what: &str, s: &str, pos: Position) -> Result<String, Fail> {
+    check_name(what, s).map_err(|e| runtime(e.message().to_owned(), pos))?;
+    Ok(s.to_owned())
 }
 
 fn tag(what: &str, t: &str, pos: Position) -> Result<String, Fail> {
@@ -811,12 +819,19 @@ pub(crate) fn run(
                     | EvalAltResult::ErrorStackOverflow(_)
                     | EvalAltResult::ErrorDataTooLarge(..)
             );
-            let message = match inner {
+            // What the script threw, as it wrote it; rhai's own words for anything else,
+            // and for a throw of nothing (`throw;`, `throw ""`), so a message is never empty.
+            let thrown = match inner {
                 EvalAltResult::ErrorRuntime(value, _) => value
                     .clone()
                     .into_immutable_string()
                     .map_or_else(|_| value.to_string(), |s| s.to_string()),
-                other => strip_position(&other.to_string()),
+                _ => String::new(),
+            };
+            let message = if thrown.is_empty() {
+                strip_position(&inner.to_string())
+            } else {
+                thrown
             };
             let at = pos_of(inner.position()).or_else(|| pos_of(e.position()));
             Err(Failure {
