@@ -4,6 +4,7 @@
 #[cfg(feature = "cli")]
 mod cli;
 mod desk;
+mod fuzz_scripts;
 mod hostapi;
 mod properties;
 mod purity;
