@@ -5,6 +5,7 @@
 mod cli;
 mod desk;
 mod examples;
+mod fuzz_scripts;
 mod hostapi;
 mod properties;
 mod purity;

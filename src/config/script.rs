@@ -21,7 +21,7 @@ use rhai::{
 };
 use serde_json::{Map, Value};
 
-use crate::case::{Case, CaseType, MAX_NAME_CHARS, Priority, normalize_tags};
+use crate::case::{Case, CaseType, MAX_NAME_CHARS, Priority, check_name, normalize_tags};
 use crate::time::{Date, Instant};
 
 use super::rules::{Field, Measure};
@@ -595,13 +595,15 @@ fn register_actions(engine: &mut Engine) {
         record(&c, Action::Type(None))
     });
     action!(engine, "assign", |c: Ctx, agent: Str| -> Done {
-        record(&c, Action::Assign(Some(agent.to_string())))
+        let agent = name("assign", &agent, c.call_position())?;
+        record(&c, Action::Assign(Some(agent)))
     });
     action!(engine, "unassign", |c: Ctx| -> Done {
         record(&c, Action::Assign(None))
     });
     action!(engine, "set_group", |c: Ctx, g: Str| -> Done {
-        record(&c, Action::Group(Some(g.to_string())))
+        let g = name("set_group", &g, c.call_position())?;
+        record(&c, Action::Group(Some(g)))
     });
     action!(engine, "set_group", |c: Ctx, _: ()| -> Done {
         record(&c, Action::Group(None))
@@ -662,6 +664,12 @@ fn register_actions(engine: &mut Engine) {
         let field = field(&name, c.call_position())?;
         Ok(with_run(|r| opt(r.before.as_deref(), |b| property(b, field))).unwrap_or(Dynamic::UNIT))
     });
+}
+
+/// An agent or group id, checked as a command's are (1 to 128 characters).
+fn name(what: &str, s: &str, pos: Position) -> Result<String, Fail> {
+    check_name(what, s).map_err(|e| runtime(e.message().to_owned(), pos))?;
+    Ok(s.to_owned())
 }
 
 fn tag(what: &str, t: &str, pos: Position) -> Result<String, Fail> {
@@ -738,6 +746,21 @@ pub(crate) fn compile(
             ASTNode::Stmt(Stmt::FnCall(call, pos)) => (&**call, *pos),
             ASTNode::Stmt(Stmt::Import(_, pos)) => {
                 problems.push((place(*pos), "`import` is not allowed".to_owned()));
+                return true;
+            }
+            // A closure that captures a variable shares it behind a lock, and rhai waits
+            // out a contended lock by sleeping, which no limit counts (DESIGN.md, "Why may
+            // a closure not capture variables?").
+            ASTNode::Stmt(Stmt::Share(shared)) => {
+                for (ident, _) in shared.iter() {
+                    problems.push((
+                        place(ident.pos),
+                        format!(
+                            "a closure may not capture `{}`: pass it as an argument",
+                            crate::error::clip(ident.name.as_str())
+                        ),
+                    ));
+                }
                 return true;
             }
             _ => return true,
@@ -868,12 +891,19 @@ pub(crate) fn run(
                     | EvalAltResult::ErrorStackOverflow(_)
                     | EvalAltResult::ErrorDataTooLarge(..)
             );
-            let message = match inner {
+            // What the script threw, as it wrote it; rhai's own words for anything else,
+            // and for a throw of nothing (`throw;`, `throw ""`), so a message is never empty.
+            let thrown = match inner {
                 EvalAltResult::ErrorRuntime(value, _) => value
                     .clone()
                     .into_immutable_string()
                     .map_or_else(|_| value.to_string(), |s| s.to_string()),
-                other => strip_position(&other.to_string()),
+                _ => String::new(),
+            };
+            let message = if thrown.is_empty() {
+                strip_position(&inner.to_string())
+            } else {
+                thrown
             };
             let at = pos_of(inner.position()).or_else(|| pos_of(e.position()));
             Err(Failure {

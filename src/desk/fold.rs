@@ -573,7 +573,11 @@ fn check_fits(event: &Event, case: &Case, catalog: &Catalog, block: &Block) -> R
             | EventKind::Purged {}
             | EventKind::RemoteUnlinked { .. }
     );
-    if case.closed && !closed_ok {
+    // A rule that closes a case notifies after its `closed`, in the same step.
+    let notified_as_closed = matches!(event.kind, EventKind::Notification { .. })
+        && case.closed_at == Some(event.at)
+        && event.version == Some(case.version);
+    if case.closed && !closed_ok && !notified_as_closed {
         return misfit("it is closed".to_owned());
     }
     match &event.kind {
