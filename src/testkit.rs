@@ -592,6 +592,58 @@ pub fn urgent_assigned_within(hours: u32) -> Check {
     })
 }
 
+/// Rule `rule` never fires on a case whose view matches `condition`. The condition sees
+/// the case view (docs/cases.md) as it was when the step that fired the rule began, or,
+/// for a step that created the case, as it was created, before any trigger: the case the
+/// rule was asked about, not the one its own actions made.
+///
+/// # Example
+/// ```
+/// use caseflow::testkit;
+/// // `close-spam` never closes a case that is not tagged `spam`.
+/// let check = testkit::never_fires_on("close-spam", |view| {
+///     !view["tags"].as_array().is_some_and(|t| t.iter().any(|x| x == "spam"))
+/// });
+/// # let _ = check;
+/// ```
+pub fn never_fires_on(
+    rule: &str,
+    condition: impl Fn(&Value) -> bool + Send + Sync + 'static,
+) -> Check {
+    let rule = rule.to_owned();
+    Box::new(move |o: &Outcome| {
+        let mut desk = Desk::new(o.config.clone(), o.start);
+        for i in 0..o.steps.len() {
+            let events = o.step_events(i);
+            for e in events {
+                let (EventKind::RuleFired { rule: fired, .. }, Some(case)) = (&e.kind, e.case)
+                else {
+                    continue;
+                };
+                if **fired != *rule {
+                    continue;
+                }
+                let created = events.iter().find_map(|c| match &c.kind {
+                    EventKind::Created { view } if c.case == Some(case) => Some(view.to_json()),
+                    _ => None,
+                });
+                let view = created.or_else(|| desk.case(case).map(|c| c.to_json()));
+                if view.as_ref().is_some_and(&condition) {
+                    let message = "fired on a case matching the condition".to_owned();
+                    return Err(Violation::new("never_fires_on", message).at(e, Some(&rule)));
+                }
+            }
+            desk.apply_events(events).map_err(|e| {
+                Violation::new(
+                    "never_fires_on",
+                    format!("the run's events do not replay: {e}"),
+                )
+            })?;
+        }
+        Ok(())
+    })
+}
+
 /// No case stays in `category` longer than `hours` (the run's end counts).
 pub fn max_time_in(category: Category, hours: u32) -> Check {
     Box::new(move |o: &Outcome| {

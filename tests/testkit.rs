@@ -350,3 +350,30 @@ fn a_change_after_closing_is_caught() {
     let v = testkit::closed_cases_frozen(&outcome).unwrap_err();
     assert_eq!((v.check.as_str(), v.case), ("closed_frozen", case));
 }
+
+/// `never_fires_on` judges the case the rule was asked about: a rule that makes every
+/// case urgent never fires on an urgent one, and a rule guarded on urgent cases fires on
+/// nothing else, but does fire on urgent ones.
+#[test]
+fn never_fires_on_sees_the_case_before_the_rule() {
+    let urgent = |v: &serde_json::Value| v["priority"] == "urgent";
+    let make_urgent = account(
+        "[[rules]]\nname = \"all-urgent\"\nkind = \"trigger\"\nthen = { set_priority = \"urgent\" }\n",
+    );
+    let outcome = testkit::run(&make_urgent, &workload(&make_urgent, 30, 5));
+    assert!(outcome.stats[0].firings > 0);
+    testkit::never_fires_on("all-urgent", urgent)(&outcome).unwrap();
+
+    let guarded = account(
+        "[[rules]]\nname = \"on-urgent\"\nkind = \"trigger\"\nwhen = { priority = [\"urgent\"] }\nthen = { add_tags = [\"hot\"] }\n",
+    );
+    let outcome = testkit::run(&guarded, &workload(&guarded, 60, 5));
+    assert!(outcome.stats[0].firings > 0);
+    testkit::never_fires_on("on-urgent", move |v| !urgent(v))(&outcome).unwrap();
+    let violation = testkit::never_fires_on("on-urgent", urgent)(&outcome).unwrap_err();
+    assert_eq!(violation.check, "never_fires_on");
+    assert_eq!(violation.rule.as_deref(), Some("on-urgent"));
+    assert!(violation.case.is_some());
+    // Another rule's name never matches.
+    testkit::never_fires_on("nobody", |_| true)(&outcome).unwrap();
+}
