@@ -400,7 +400,15 @@ impl Plan {
 
     /// Whether it asks for nothing at all.
     fn is_empty(&self) -> bool {
-        self.positions().is_empty() && self.notifications.is_empty() && self.close.is_none()
+        self.status.is_none()
+            && self.priority.is_none()
+            && self.case_type.is_none()
+            && self.assignee.is_none()
+            && self.group.is_none()
+            && self.due_date.is_none()
+            && self.tags.is_empty()
+            && self.notifications.is_empty()
+            && self.close.is_none()
     }
 
     /// The positions of its changes of fields, in script order.
