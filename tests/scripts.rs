@@ -193,6 +193,7 @@ fn hostile_sources_are_refused_at_load() {
         "exit();",
         "parse_json(\"{}\");",
         "asign(\"bob\");",
+        "_undefined();",
         "let x = y + 1;",
         "if {",
         "x::f();",
@@ -217,6 +218,7 @@ fn hostile_sources_are_refused_at_load() {
     // 16 functions load, and functions the script defines may be called.
     let sixteen: String = (0..16).map(|i| format!("fn f{i}() {{ {i} }}\n")).collect();
     desk_with("trigger", &format!("{sixteen}f3();")).unwrap();
+    desk_with("trigger", "fn _helper() { 1 }\n_helper();").unwrap();
 }
 
 #[test]
