@@ -376,40 +376,16 @@ fn property(case: &Case, field: Field) -> Dynamic {
     }
 }
 
-/// The fields `ticket` shows as properties (docs/rules.md, What a script sees).
-const PROPERTIES: [Field; 27] = [
-    Field::Id,
-    Field::Type,
-    Field::Subject,
-    Field::Priority,
-    Field::Status,
-    Field::Category,
-    Field::Closed,
-    Field::Requester,
-    Field::Submitter,
-    Field::Assignee,
-    Field::Group,
-    Field::Problem,
-    Field::DueDate,
-    Field::Tags,
-    Field::Channel,
-    Field::FollowUpOf,
-    Field::Reopens,
-    Field::Overdue,
-    Field::Version,
-    Field::CreatedAt,
-    Field::UpdatedAt,
-    Field::StatusChangedAt,
-    Field::CategoryChangedAt,
-    Field::AssignedAt,
-    Field::ResolvedAt,
-    Field::RepliedAt,
-    Field::DueAt,
-];
+/// Whether `ticket` shows `field` as a property (docs/rules.md, What a script sees):
+/// every field of the view but `closed_at` and `deleted` (a script never sees a case in the
+/// trash, and `closed` says whether it is closed).
+fn is_property(field: Field) -> bool {
+    !matches!(field, Field::ClosedAt | Field::Deleted)
+}
 
 fn register_ticket(engine: &mut Engine) {
     engine.register_type_with_name::<Ticket>("ticket");
-    for field in PROPERTIES {
+    for field in Field::ALL.into_iter().filter(|f| is_property(*f)) {
         engine.register_get(field.as_str(), move |t: &mut Ticket| property(&t.0, field));
     }
     for m in Measure::HOURS {

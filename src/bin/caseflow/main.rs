@@ -35,39 +35,7 @@ enum Cmd {
         verbose: bool,
     },
     /// Drive one desk through a synthetic (or recorded) workload and summarize it.
-    Simulate {
-        /// The account configuration (TOML, or JSON by extension); the built-in account
-        /// without it.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// How many cases arrive.
-        #[arg(long, default_value_t = 100_000, conflicts_with = "workload")]
-        cases: u64,
-        /// How many simulated days.
-        #[arg(long, default_value_t = 60, conflicts_with = "workload")]
-        days: u32,
-        /// The workload's seed.
-        #[arg(long, default_value_t = 1, conflicts_with = "workload")]
-        seed: u64,
-        /// Write every event to this file, as JSON lines.
-        #[arg(long, value_name = "FILE")]
-        events_out: Option<PathBuf>,
-        /// No progress bar.
-        #[arg(long)]
-        quiet: bool,
-        /// Print the summary as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Replay a recorded command stream (JSON lines `{"at": ..., "do": {...}}`).
-        #[arg(long, value_name = "FILE")]
-        workload: Option<PathBuf>,
-        /// Run the same workload through this account too and compare.
-        #[arg(long, value_name = "OTHER_CONFIG")]
-        compare: Option<PathBuf>,
-        /// Write a self-contained HTML report with charts.
-        #[arg(long, value_name = "FILE.html")]
-        report: Option<PathBuf>,
-    },
+    Simulate(simulate::Options),
     /// Check an account configuration: every problem, one per line.
     Check {
         /// The configuration file.
@@ -81,28 +49,7 @@ enum Cmd {
     Run(run::RunArgs),
     /// Random workloads through an account, checked against the engine's invariants and
     /// the policies that need no parameter; a failure shrinks to a scenario file.
-    Verify {
-        /// The configuration file.
-        config: PathBuf,
-        /// How many cases each workload creates.
-        #[arg(long, default_value_t = 30)]
-        cases: u64,
-        /// How many days each workload spans.
-        #[arg(long, default_value_t = 14)]
-        days: u32,
-        /// The first workload's seed; the next ones count up from it.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Keep starting workloads for this many seconds (at least one runs).
-        #[arg(long, default_value_t = 10)]
-        time: u64,
-        /// Where to write the scenario file of a failure.
-        #[arg(long, value_name = "DIR", default_value = ".")]
-        out: PathBuf,
-        /// No progress spinner.
-        #[arg(long)]
-        quiet: bool,
-    },
+    Verify(verify::Options),
 }
 
 /// What a subcommand prints on stdout, and how the process exits.
@@ -138,51 +85,12 @@ fn main() -> ExitCode {
             };
             Ok(Output { text, code })
         }
-        Cmd::Simulate {
-            config,
-            cases,
-            days,
-            seed,
-            events_out,
-            quiet,
-            json,
-            workload,
-            compare,
-            report,
-        } => simulate::run(&simulate::Options {
-            config,
-            cases,
-            days,
-            seed,
-            events_out,
-            quiet,
-            json,
-            workload,
-            compare,
-            report,
-        })
-        .map(|text| Output {
+        Cmd::Simulate(options) => simulate::run(&options).map(|text| Output {
             text,
             code: ExitCode::SUCCESS,
         }),
         Cmd::Check { config, explain } => check::run(&config, explain),
-        Cmd::Verify {
-            config,
-            cases,
-            days,
-            seed,
-            time,
-            out,
-            quiet,
-        } => verify::run(&verify::Options {
-            config,
-            cases,
-            days,
-            seed,
-            time,
-            out,
-            quiet,
-        }),
+        Cmd::Verify(options) => verify::run(&options),
     };
     match result {
         Ok(Output { text, code }) => {

@@ -68,16 +68,38 @@ impl ScriptLoader for BuiltIn {
 }
 
 /// What `simulate` was asked.
+#[derive(clap::Args)]
 pub struct Options {
+    /// The account configuration (TOML, or JSON by extension); the built-in account
+    /// without it.
+    #[arg(long)]
     pub config: Option<PathBuf>,
+    /// How many cases arrive.
+    #[arg(long, default_value_t = 100_000, conflicts_with = "workload")]
     pub cases: u64,
+    /// How many simulated days.
+    #[arg(long, default_value_t = 60, conflicts_with = "workload")]
     pub days: u32,
+    /// The workload's seed.
+    #[arg(long, default_value_t = 1, conflicts_with = "workload")]
     pub seed: u64,
+    /// Write every event to this file, as JSON lines.
+    #[arg(long, value_name = "FILE")]
     pub events_out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
     pub quiet: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
     pub json: bool,
+    /// Replay a recorded command stream (JSON lines `{"at": ..., "do": {...}}`).
+    #[arg(long, value_name = "FILE")]
     pub workload: Option<PathBuf>,
+    /// Run the same workload through this account too and compare.
+    #[arg(long, value_name = "OTHER_CONFIG")]
     pub compare: Option<PathBuf>,
+    /// Write a self-contained HTML report with charts.
+    #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
 }
 

@@ -13,13 +13,27 @@ use crate::Output;
 use crate::simulate::{load, progress};
 
 /// What `verify` was asked.
+#[derive(clap::Args)]
 pub struct Options {
+    /// The configuration file.
     pub config: PathBuf,
+    /// How many cases each workload creates.
+    #[arg(long, default_value_t = 30)]
     pub cases: u64,
-    pub seed: u64,
-    pub time: u64,
+    /// How many days each workload spans.
+    #[arg(long, default_value_t = 14)]
     pub days: u32,
+    /// The first workload's seed; the next ones count up from it.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Keep starting workloads for this many seconds (at least one runs).
+    #[arg(long, default_value_t = 10)]
+    pub time: u64,
+    /// Where to write the scenario file of a failure.
+    #[arg(long, value_name = "DIR", default_value = ".")]
     pub out: PathBuf,
+    /// No progress spinner.
+    #[arg(long)]
     pub quiet: bool,
 }
 
