@@ -86,6 +86,10 @@ impl<'de> Deserialize<'de> for StatusId {
 }
 
 impl StatusId {
+    pub(crate) fn from_name(name: Arc<str>) -> StatusId {
+        StatusId(name)
+    }
+
     /// The id as a string slice.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -162,6 +162,15 @@ pub(crate) struct Load<'a> {
 }
 
 impl Rules {
+    /// The place in the list of the rule named `name`. An event this desk emitted shares
+    /// the rule's name, so the names are first compared by address; a replayed event's
+    /// by text.
+    pub(crate) fn place(&self, name: &Arc<str>) -> Option<usize> {
+        let list = self.list.iter();
+        (list.clone().position(|r| Arc::ptr_eq(&r.name, name)))
+            .or_else(|| list.clone().position(|r| r.name == *name))
+    }
+
     /// Parses a list of rule declarations (the `rules` key, as JSON): guards and `then`
     /// tables against the catalog, scripts loaded and compiled in one sandbox.
     ///

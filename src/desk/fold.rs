@@ -285,7 +285,9 @@ impl Desk {
         self.fold_rule_event(event);
         let at = event.at;
         match event.case {
-            Some(id) => self.settle(id, at),
+            // What the deadlines wait for changes only with the case.
+            Some(id) if event.kind.changes_case() => self.settle(id, at),
+            Some(_) => {}
             None => {
                 if before.0 != self.config.timezone {
                     for id in self.index.dated.clone() {

@@ -4,6 +4,7 @@
 //! `crate::rules`; this file orders and commits it.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -659,13 +660,7 @@ impl Desk {
 
     /// Folds a rule's event into the rules' state.
     pub(crate) fn fold_rule_event(&mut self, event: &Event) {
-        let place = |name: &str| {
-            self.config
-                .rules
-                .iter()
-                .position(|r| &*r.name == name)
-                .map(|i| i as u32)
-        };
+        let place = |name: &Arc<str>| self.config.rules.place(name).map(|i| i as u32);
         match (&event.kind, event.case) {
             (
                 EventKind::RuleFired {
@@ -690,7 +685,10 @@ impl Desk {
                     }
                 }
             }
-            (EventKind::RuleFired { rule, .. }, _) => {
+            // A trigger's firing ends its run of limit failures, if it had one.
+            (EventKind::RuleFired { rule, .. }, _)
+                if !self.rule_state.limit_failures.is_empty() =>
+            {
                 if let Some(i) = place(rule) {
                     self.rule_state.limit_failures.remove(&i);
                 }

@@ -8,12 +8,12 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::case::{Case, CaseType, Priority, Tags};
+use crate::case::{Case, CaseType, Name, Priority, Tags};
 use crate::config::{Action, Actions, Field, Fields, Input, Piece, Pos, Rule, RuleKind, Test};
 use crate::error::ErrorCode;
 use crate::event::{CloseCause, EventKind};
 use crate::lifecycle::{self, Change, Decision, Edit, Source, State};
-use crate::status::Category;
+use crate::status::{Category, StatusId};
 use crate::time::Date;
 use crate::time::Instant;
 
@@ -37,15 +37,23 @@ pub(crate) fn sweep_after(t: Instant, interval_minutes: u32) -> Option<Instant> 
 /// `changed()` and `previous()`): the fields the rules compare with it
 /// (`Rules::baseline_fields`), taken before the step's first change of the case.
 ///
-/// It keeps those fields and every field whose copy allocates nothing (all but `subject`
-/// and `tags`: the other fields are inline or shared names), so a step whose triggers
-/// compare only such fields copies the case without allocating.
+/// It keeps those fields and every field stored in the case itself (all but `subject`,
+/// `tags` and the names: status, requester, submitter, assignee and group). Copying a
+/// name increments a count beside the name's text, elsewhere in memory: on a large desk
+/// that is a cache miss per name, which a step whose triggers compare only inline fields
+/// does not pay. A name it does not keep holds a placeholder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Baseline {
     /// The fields it keeps.
     kept: Fields,
     /// The case at the start of the step, the fields outside `kept` left empty.
     case: Case,
+}
+
+thread_local! {
+    /// The placeholder of a name a baseline does not keep: one per thread, so that taking
+    /// it touches one warm count that no other thread shares.
+    static NO_NAME: Name = Name::from("");
 }
 
 impl Baseline {
@@ -55,30 +63,50 @@ impl Baseline {
         (self.kept == Fields::ALL).then_some(&self.case)
     }
 
-    /// The fields a copy of the case keeps without allocating.
-    const FREE: Fields = Fields::ALL.without(Field::Subject).without(Field::Tags);
+    /// The fields stored in the case itself.
+    const INLINE: Fields = Fields::ALL
+        .without(Field::Subject)
+        .without(Field::Tags)
+        .without(Field::Status)
+        .without(Field::Requester)
+        .without(Field::Submitter)
+        .without(Field::Assignee)
+        .without(Field::Group);
 
     /// The case as it is now, keeping at least `fields`.
     pub(crate) fn of(case: &Case, fields: Fields) -> Baseline {
-        let kept = fields.union(Baseline::FREE);
+        let kept = fields.union(Baseline::INLINE);
+        let keeps = |f: Field| kept.has(f);
+        let name = |f: Field, n: &Name| {
+            if keeps(f) {
+                n.clone()
+            } else {
+                NO_NAME.with(Name::clone)
+            }
+        };
+        let optional = |f: Field, n: &Option<Name>| if keeps(f) { n.clone() } else { None };
         Baseline {
             kept,
             case: Case {
-                subject: if kept.has(Field::Subject) {
+                subject: if keeps(Field::Subject) {
                     case.subject.clone()
                 } else {
                     None
                 },
-                tags: if kept.has(Field::Tags) {
+                tags: if keeps(Field::Tags) {
                     case.tags.clone()
                 } else {
                     Tags::default()
                 },
-                status: case.status.clone(),
-                requester: case.requester.clone(),
-                submitter: case.submitter.clone(),
-                assignee: case.assignee.clone(),
-                group: case.group.clone(),
+                status: if keeps(Field::Status) {
+                    case.status.clone()
+                } else {
+                    StatusId::from_name(NO_NAME.with(Name::clone))
+                },
+                requester: name(Field::Requester, &case.requester),
+                submitter: name(Field::Submitter, &case.submitter),
+                assignee: optional(Field::Assignee, &case.assignee),
+                group: optional(Field::Group, &case.group),
                 ..*case
             },
         }
@@ -310,7 +338,7 @@ pub(crate) fn evaluate(
     };
     match crate::config::run_script(sandbox, script, case, &input) {
         Ok(recorded) => (
-            settle(state, rule, case, &Plan::of(&recorded.actions)),
+            settle(state, rule, case, Plan::of(&recorded.actions)),
             recorded.trace,
         ),
         Err(f) => {
@@ -333,18 +361,13 @@ fn evaluate_then(state: &impl State, rule: &Rule, case: &Case) -> Outcome {
     let a: &Actions = &rule.then;
     let none = (0, 0);
     let plan = Plan {
-        status: a.set_status.as_ref().map(|s| (s.to_string(), none)),
+        status: a.set_status.as_ref().map(|s| (&**s, none)),
         priority: a.set_priority.map(|p| (p, none)),
         case_type: a.set_type.map(|t| (t, none)),
-        assignee: a.assign.clone().map(|x| (x, none)),
-        group: a.set_group.clone().map(|x| (x, none)),
+        assignee: a.assign.as_ref().map(|x| (x.as_deref(), none)),
+        group: a.set_group.as_ref().map(|x| (x.as_deref(), none)),
         due_date: a.set_due_date.map(|d| (d, none)),
-        tags: a
-            .add_tags
-            .iter()
-            .map(|t| (t.clone(), true, none))
-            .chain(a.remove_tags.iter().map(|t| (t.clone(), false, none)))
-            .collect(),
+        tags: PlanTags::Table(&a.add_tags, &a.remove_tags),
         notifications: a
             .notify
             .iter()
@@ -352,42 +375,61 @@ fn evaluate_then(state: &impl State, rule: &Rule, case: &Case) -> Outcome {
             .collect(),
         close: a.close.then_some(none),
     };
-    settle(state, rule, case, &plan)
+    settle(state, rule, case, plan)
 }
 
 /// The actions a rule asks for, the last asked for each field winning, each with the
-/// position that asked for it (`(0, 0)` for a `then` table, which has none).
-#[derive(Debug, Default)]
-struct Plan {
-    status: Option<(String, Pos)>,
+/// position that asked for it (`(0, 0)` for a `then` table, which has none). It borrows
+/// its names from the rule's table or the script's recorded actions.
+#[derive(Debug)]
+struct Plan<'a> {
+    status: Option<(&'a str, Pos)>,
     priority: Option<(Option<Priority>, Pos)>,
     case_type: Option<(Option<CaseType>, Pos)>,
-    assignee: Option<(Option<String>, Pos)>,
-    group: Option<(Option<String>, Pos)>,
+    assignee: Option<(Option<&'a str>, Pos)>,
+    group: Option<(Option<&'a str>, Pos)>,
     due_date: Option<(Option<Date>, Pos)>,
-    /// Each tag's last action: added (true) or removed.
-    tags: Vec<(String, bool, Pos)>,
+    tags: PlanTags<'a>,
     notifications: Vec<(String, String)>,
     close: Option<Pos>,
 }
 
-impl Plan {
+/// The tags a plan adds and removes.
+#[derive(Debug)]
+enum PlanTags<'a> {
+    /// A `then` table's lists, as loaded (normalized, without positions).
+    Table(&'a Tags, &'a Tags),
+    /// A script's: each tag's last action, added (true) or removed, with its position.
+    Script(Vec<(&'a str, bool, Pos)>),
+}
+
+impl<'a> Plan<'a> {
     /// A script's recorded actions, in the order it recorded them.
-    fn of(actions: &[(Action, Pos)]) -> Plan {
-        let mut plan = Plan::default();
+    fn of(actions: &'a [(Action, Pos)]) -> Plan<'a> {
+        let mut plan = Plan {
+            status: None,
+            priority: None,
+            case_type: None,
+            assignee: None,
+            group: None,
+            due_date: None,
+            tags: PlanTags::Script(Vec::new()),
+            notifications: Vec::new(),
+            close: None,
+        };
+        let mut tags = Vec::new();
         for (action, at) in actions {
             let at = *at;
             match action {
-                Action::Status(s) => plan.status = Some((s.clone(), at)),
+                Action::Status(s) => plan.status = Some((s, at)),
                 Action::Priority(p) => plan.priority = Some((*p, at)),
                 Action::Type(t) => plan.case_type = Some((*t, at)),
-                Action::Assign(a) => plan.assignee = Some((a.clone(), at)),
-                Action::Group(g) => plan.group = Some((g.clone(), at)),
+                Action::Assign(a) => plan.assignee = Some((a.as_deref(), at)),
+                Action::Group(g) => plan.group = Some((g.as_deref(), at)),
                 Action::DueDate(d) => plan.due_date = Some((*d, at)),
                 Action::AddTag(t) | Action::RemoveTag(t) => {
-                    plan.tags.retain(|(x, _, _)| x != t);
-                    plan.tags
-                        .push((t.clone(), matches!(action, Action::AddTag(_)), at));
+                    tags.retain(|(x, _, _)| x != t);
+                    tags.push((t.as_str(), matches!(action, Action::AddTag(_)), at));
                 }
                 Action::Notify { target, message } => {
                     plan.notifications.push((target.clone(), message.clone()));
@@ -395,35 +437,44 @@ impl Plan {
                 Action::Close => plan.close = Some(at),
             }
         }
+        plan.tags = PlanTags::Script(tags);
         plan
     }
 
     /// Whether it asks for nothing at all.
     fn is_empty(&self) -> bool {
+        let no_tags = match &self.tags {
+            PlanTags::Table(add, remove) => add.len() == 0 && remove.len() == 0,
+            PlanTags::Script(tags) => tags.is_empty(),
+        };
         self.status.is_none()
             && self.priority.is_none()
             && self.case_type.is_none()
             && self.assignee.is_none()
             && self.group.is_none()
             && self.due_date.is_none()
-            && self.tags.is_empty()
+            && no_tags
             && self.notifications.is_empty()
             && self.close.is_none()
     }
 
     /// The positions of its changes of fields, in script order.
     fn positions(&self) -> Vec<Pos> {
+        let tags: &[(&str, bool, Pos)] = match &self.tags {
+            PlanTags::Table(..) => &[],
+            PlanTags::Script(tags) => tags,
+        };
         let mut all: Vec<Pos> = [
-            self.status.as_ref().map(|x| x.1),
+            self.status.map(|x| x.1),
             self.priority.map(|x| x.1),
             self.case_type.map(|x| x.1),
-            self.assignee.as_ref().map(|x| x.1),
-            self.group.as_ref().map(|x| x.1),
+            self.assignee.map(|x| x.1),
+            self.group.map(|x| x.1),
             self.due_date.map(|x| x.1),
         ]
         .into_iter()
         .flatten()
-        .chain(self.tags.iter().map(|t| t.2))
+        .chain(tags.iter().map(|t| t.2))
         .collect();
         all.sort_unstable();
         all.dedup();
@@ -440,37 +491,32 @@ impl Plan {
         upto: Pos,
     ) -> Result<Decision, crate::error::Error> {
         let keep = |at: Pos| at <= upto;
-        let tags = |added: bool| -> Tags {
-            self.tags
-                .iter()
-                .filter(|(_, a, at)| *a == added && keep(*at))
-                .map(|(t, _, _)| t.clone())
-                .collect()
+        let picked: (Tags, Tags);
+        let (add_tags, remove_tags) = match &self.tags {
+            // A table has no positions: all of it is asked for at once.
+            PlanTags::Table(add, remove) => (*add, *remove),
+            PlanTags::Script(tags) => {
+                let pick = |added: bool| -> Tags {
+                    tags.iter()
+                        .filter(|(_, a, at)| *a == added && keep(*at))
+                        .map(|(t, _, _)| (*t).to_owned())
+                        .collect()
+                };
+                picked = (pick(true), pick(false));
+                (&picked.0, &picked.1)
+            }
         };
-        let (add_tags, remove_tags) = (tags(true), tags(false));
         let edit = Edit {
-            status: self
-                .status
-                .as_ref()
-                .filter(|x| keep(x.1))
-                .map(|x| x.0.as_str()),
+            status: self.status.filter(|x| keep(x.1)).map(|x| x.0),
             priority: self.priority.filter(|x| keep(x.1)).map(|x| x.0),
             case_type: self.case_type.filter(|x| keep(x.1)).map(|x| x.0),
             subject: None,
-            assignee: self
-                .assignee
-                .as_ref()
-                .filter(|x| keep(x.1))
-                .map(|x| x.0.as_deref()),
-            group: self
-                .group
-                .as_ref()
-                .filter(|x| keep(x.1))
-                .map(|x| x.0.as_deref()),
+            assignee: self.assignee.filter(|x| keep(x.1)).map(|x| x.0),
+            group: self.group.filter(|x| keep(x.1)).map(|x| x.0),
             problem: None,
             due_date: self.due_date.filter(|x| keep(x.1)).map(|x| x.0),
-            add_tags: &add_tags,
-            remove_tags: &remove_tags,
+            add_tags,
+            remove_tags,
         };
         lifecycle::edit(state, case, &edit, Source::Rule(&rule.name))
     }
@@ -480,7 +526,7 @@ impl Plan {
 /// then `close`, then its notifications. A rejected action is reported at the position
 /// of the first change, in script order, that the lifecycle refuses together with those
 /// before it.
-fn settle(state: &impl State, rule: &Rule, case: &Case, plan: &Plan) -> Outcome {
+fn settle(state: &impl State, rule: &Rule, case: &Case, plan: Plan<'_>) -> Outcome {
     if plan.is_empty() {
         return Outcome::Quiet; // a script that recorded nothing: nothing to decide
     }
@@ -535,7 +581,7 @@ fn settle(state: &impl State, rule: &Rule, case: &Case, plan: &Plan) -> Outcome 
     }
     Outcome::Fired(Firing {
         decision,
-        notifications: plan.notifications.clone(),
+        notifications: plan.notifications,
     })
 }
 
@@ -709,9 +755,21 @@ mod tests {
 
         let mut a = case();
         a.subject = Some("printer".into());
-        let free = Baseline::of(&a, Fields::default());
-        assert!(free.keeping(Field::Subject).is_none() && free.keeping(Field::Tags).is_none());
-        assert!(free.keeping(Field::Priority).is_some() && free.keeping(Field::Assignee).is_some());
+        let inline = Baseline::of(&a, Fields::default());
+        for outside in [Field::Subject, Field::Tags, Field::Status, Field::Requester]
+            .into_iter()
+            .chain([Field::Submitter, Field::Assignee, Field::Group])
+        {
+            assert!(inline.keeping(outside).is_none(), "{outside:?}");
+        }
+        assert!(
+            inline.keeping(Field::Priority).is_some() && inline.keeping(Field::Version).is_some()
+        );
+        let named = Baseline::of(&a, Fields::default().with(Field::Requester));
+        assert_eq!(
+            named.keeping(Field::Requester).map(|c| &c.requester),
+            Some(&a.requester)
+        );
         assert!(
             Field::ALL
                 .iter()
