@@ -222,8 +222,9 @@ pub fn run(config: &Config, workload: &TimedWorkload) -> Outcome {
     out
 }
 
-/// A check that failed: which, on which rule and case, what went wrong, and the event
-/// that shows it (none when no single event does, as for a replay that differs).
+/// A check that failed: which, on which rule and case, what went wrong, the event that
+/// shows it (none when no single event does, as for a replay that differs), and for a
+/// failure that is an absence, the command that shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// The check's name.
@@ -236,16 +237,41 @@ pub struct Violation {
     pub message: String,
     /// The event that shows it: a scenario expects it not to happen.
     pub event: Option<Box<Event>>,
+    /// A command that shows it instead: the scenario ends with it ([`scenario`]).
+    pub probe: Option<Box<Probe>>,
+}
+
+/// A command that shows a failure no event shows, such as a case still unassigned at a
+/// deadline: refused while the fault is there, accepted once it is fixed. A violation's
+/// scenario runs the workload's commands before `at`, then this one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// Its instant: the workload's commands at or after it are left out.
+    pub at: Instant,
+    /// The command.
+    pub command: Command,
+    /// Why it shows the failure: the scenario's description says it.
+    pub reason: String,
 }
 
 impl Violation {
-    fn new(check: &str, message: String) -> Violation {
+    /// A violation of `check` with `message`, no rule, case, event or probe: for checks of
+    /// your own.
+    ///
+    /// # Example
+    /// ```
+    /// use caseflow::testkit::Violation;
+    /// let v = Violation::new("no_nobody", "notified nobody".into());
+    /// assert_eq!(v.to_string(), "no_nobody: notified nobody");
+    /// ```
+    pub fn new(check: &str, message: String) -> Violation {
         Violation {
             check: check.to_owned(),
             rule: None,
             case: None,
             message,
             event: None,
+            probe: None,
         }
     }
 
@@ -521,44 +547,93 @@ fn seconds(hours: u32) -> i64 {
     i64::from(hours) * 3_600
 }
 
+/// Where an urgent case stands for [`urgent_assigned_within`], as of the end of a step.
+#[derive(Default)]
+struct Wait<'a> {
+    urgent: bool,
+    assigned: bool,
+    /// Resolved, closed or in the trash.
+    done: bool,
+    /// The last counted event of the step that started the wait, while it waits.
+    since: Option<&'a Event>,
+    /// The first rule that unassigned the case during the wait, in time.
+    blame: Option<&'a str>,
+}
+
 /// Every urgent case is assigned within `hours` of becoming urgent and unassigned, unless
 /// it is resolved, closed or no longer urgent by then (the run's end counts). A case's
 /// state is taken at the end of each step; the violation's event is the last one of the
-/// step that started the wait (the creation, or a rule's unassignment).
+/// step that started the wait (the creation, or a rule's unassignment). Its rule is the
+/// first one that unassigned the case during the wait, no later than `hours` after it
+/// began (a rule taking back an assignment made in time; none when no rule did), so that
+/// [`shrink`] keeps the rule's part. Its [`Probe`] resolves the case (to the account's
+/// default status of `resolved`) one second after the `hours`: resolving needs an
+/// assignee, so it is refused while the case still waits.
 pub fn urgent_assigned_within(hours: u32) -> Check {
     Box::new(move |o: &Outcome| {
-        // Per case: urgent, assigned, done; and since when it waits, with the event.
-        let mut state: BTreeMap<CaseId, (bool, bool, bool, Option<&Event>)> = BTreeMap::new();
-        let late = |since: &Event, until: Instant| {
-            (until.unix_seconds() - since.at.unix_seconds() > seconds(hours)).then(|| {
-                let message = format!(
-                    "urgent and unassigned for more than {hours} hours from {}",
-                    since.at
-                );
-                Violation::new("urgent_assigned", message).at(since, None)
-            })
+        let over = |since: &Event, until: Instant| {
+            until.unix_seconds() - since.at.unix_seconds() > seconds(hours)
         };
+        let resolved = o.config.catalog().default_of(Category::Resolved);
+        let violation = |since: &Event, rule: Option<&str>| {
+            let message = format!(
+                "urgent and unassigned for more than {hours} hours from {}",
+                since.at
+            );
+            let mut v = Violation::new("urgent_assigned", message).at(since, rule);
+            let at = since.at.plus_seconds(seconds(hours) + 1);
+            v.probe = since.case.and_then(|case| {
+                let update = json!({"op": "update", "case": case, "status": resolved});
+                let reason = format!(
+                    "The last step resolves case {case} at {at}, {hours} hours and one \
+                     second after its wait began: resolving needs an assignee, so it is \
+                     refused (assignee_required) while the case is still unassigned, and \
+                     accepted once it was assigned in time."
+                );
+                Command::from_value(&update).ok().map(|command| {
+                    Box::new(Probe {
+                        at,
+                        command,
+                        reason,
+                    })
+                })
+            });
+            v
+        };
+        let mut state: BTreeMap<CaseId, Wait> = BTreeMap::new();
         for i in 0..o.steps.len() {
-            // The cases the step touched, each with its last event that counts here.
+            // The cases the step touched, each with its last event that counts here; per
+            // case, the rule whose changes follow and the first rule that unassigned it.
             let mut touched: BTreeMap<CaseId, &Event> = BTreeMap::new();
+            let mut firing: HashMap<CaseId, &str> = HashMap::new();
+            let mut unassigned_by: HashMap<CaseId, &str> = HashMap::new();
             for e in o.step_events(i) {
                 let Some(case) = e.case else { continue };
-                let s = state.entry(case).or_insert((false, false, false, None));
+                let s = state.entry(case).or_default();
                 match &e.kind {
+                    EventKind::RuleFired { rule, .. } => {
+                        firing.insert(case, rule);
+                        continue;
+                    }
                     EventKind::Created { view } | EventKind::Imported { view } => {
-                        s.0 = view.priority() == Some(Priority::Urgent);
-                        s.1 = view.assignee().is_some();
-                        s.2 = view.category() == Category::Resolved || view.closed();
+                        s.urgent = view.priority() == Some(Priority::Urgent);
+                        s.assigned = view.assignee().is_some();
+                        s.done = view.category() == Category::Resolved || view.closed();
                     }
                     EventKind::PriorityChanged { to, .. } => {
-                        s.0 = *to == Some(Priority::Urgent);
+                        s.urgent = *to == Some(Priority::Urgent);
                     }
-                    EventKind::AssigneeChanged { to, .. } => s.1 = to.is_some(),
+                    EventKind::AssigneeChanged { to, .. } => {
+                        s.assigned = to.is_some();
+                        if let (None, Some(rule)) = (to, firing.get(&case)) {
+                            unassigned_by.entry(case).or_insert(rule);
+                        }
+                    }
                     EventKind::StatusChanged { to_category, .. } => {
-                        s.2 = *to_category == Category::Resolved;
+                        s.done = *to_category == Category::Resolved;
                     }
-                    EventKind::Closed { .. } | EventKind::Deleted {} => s.2 = true,
-                    EventKind::Restored {} => s.2 = false,
+                    EventKind::Closed { .. } | EventKind::Deleted {} => s.done = true,
+                    EventKind::Restored {} => s.done = false,
                     _ => continue,
                 }
                 touched.insert(case, e);
@@ -569,23 +644,31 @@ pub fn urgent_assigned_within(hours: u32) -> Check {
                 let Some(s) = state.get_mut(&case) else {
                     continue;
                 };
-                let waiting = s.0 && !s.1 && !s.2;
-                match (waiting, s.3) {
-                    (true, None) => s.3 = Some(e),
-                    (false, Some(since)) => {
-                        if let Some(v) = late(since, e.at) {
-                            return Err(v);
+                let waiting = s.urgent && !s.assigned && !s.done;
+                match (waiting, s.since) {
+                    (true, _) => {
+                        let since = *s.since.get_or_insert(e);
+                        if s.blame.is_none() && !over(since, e.at) {
+                            s.blame = unassigned_by.get(&case).copied();
                         }
-                        s.3 = None;
                     }
-                    _ => {}
+                    (false, Some(since)) => {
+                        if over(since, e.at) {
+                            return Err(violation(since, s.blame));
+                        }
+                        s.since = None;
+                        s.blame = None;
+                    }
+                    (false, None) => {}
                 }
             }
         }
-        match state
-            .values()
-            .find_map(|s| s.3.and_then(|since| late(since, o.desk.now())))
-        {
+        let now = o.desk.now();
+        match state.values().find_map(|s| {
+            s.since
+                .filter(|since| over(since, now))
+                .map(|since| violation(since, s.blame))
+        }) {
             Some(v) => Err(v),
             None => Ok(()),
         }
@@ -731,19 +814,32 @@ fn pattern(e: &Event) -> Value {
     json
 }
 
-/// A scenario file (docs/scenarios.md) for `workload` run on `config`: the account, the
-/// start, the commands up to the step of the violation's event (a refused one expects its
-/// code; a deadline's step is an `advance`), then `expect_no_event` of that event, so the
-/// scenario fails while the fault is there. A violation without an event (an invariant
-/// of the engine) gets the commands and no failing expectation: its description says so.
+/// A scenario file (docs/scenarios.md) for `workload` run on `config`, which fails while
+/// the fault is there:
+/// - for a violation with a [`Probe`], the workload's commands before the probe's instant
+///   (a refused one expects its code), then the probe's command, with no `expect_error`:
+///   the scenario passes once the probe is accepted; the description gives its reason;
+/// - for one with an event, the commands up to the step of that event (a refused one
+///   expects its code; a deadline's step is an `advance`), then `expect_no_event` of it;
+/// - for one without either (an invariant of the engine), the commands and no failing
+///   expectation: its description says so.
 pub fn scenario(config: &Config, workload: &TimedWorkload, violation: &Violation) -> Value {
     let outcome = run(config, workload);
-    let target = violation.event.as_ref().and_then(|v| {
-        (0..outcome.steps.len())
-            .find(|&i| outcome.step_events(i).iter().any(|e| e.seq == v.seq))
-            .map(|i| (i, v))
-    });
-    let last = target.map_or(outcome.steps.len(), |(i, _)| i + 1);
+    let probe = violation.probe.as_deref();
+    let target = violation
+        .event
+        .as_ref()
+        .filter(|_| probe.is_none())
+        .and_then(|v| {
+            (0..outcome.steps.len())
+                .find(|&i| outcome.step_events(i).iter().any(|e| e.seq == v.seq))
+                .map(|i| (i, v))
+        });
+    let last = match (probe, target) {
+        (Some(p), _) => outcome.steps.partition_point(|s| s.at < p.at),
+        (None, Some((i, _))) => i + 1,
+        (None, None) => outcome.steps.len(),
+    };
     let mut steps = Vec::new();
     for (i, step) in outcome.steps.iter().take(last).enumerate() {
         let mut json = match &step.command {
@@ -759,9 +855,14 @@ pub fn scenario(config: &Config, workload: &TimedWorkload, violation: &Violation
         steps.push(json);
     }
     let mut description = format!("caseflow testkit: {violation}.");
-    match target {
-        Some((_, e)) => steps.push(json!({"expect_no_event": pattern(e)})),
-        None => description.push_str(
+    match (probe, target) {
+        (Some(p), _) => {
+            steps.push(json!({"at": p.at, "do": p.command}));
+            description.push(' ');
+            description.push_str(&p.reason);
+        }
+        (None, Some((_, e))) => steps.push(json!({"expect_no_event": pattern(e)})),
+        (None, None) => description.push_str(
             " No single event shows this failure: the steps reproduce its input, not the failure.",
         ),
     }

@@ -35,16 +35,25 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// An account with the built-in groups and `rules` (TOML `[[rules]]` tables).
-fn account(rules: &str) -> Config {
-    let text = format!(
+/// The TOML of an account with the built-in groups, two open statuses (`triage`, the
+/// default, and `working`) and `rules` (TOML `[[rules]]` tables).
+pub(crate) fn account_toml(rules: &str) -> String {
+    format!(
         "[[statuses]]\nid = \"triage\"\ncategory = \"open\"\nlabel = \"Triage\"\ndefault = true\n\n\
          [[statuses]]\nid = \"working\"\ncategory = \"open\"\nlabel = \"Working\"\n\n{rules}"
-    );
-    Config::from_toml(&text).unwrap()
+    )
 }
 
-const PING_PONG: &str = r#"
+/// The account of [`account_toml`].
+fn account(rules: &str) -> Config {
+    Config::from_toml(&account_toml(rules)).unwrap()
+}
+
+// The faulty accounts of issue 13's item 6 (a status ping-pong, a rule that throws on some
+// cases, one that never lets urgent cases be assigned, two rules fighting over a tag), and
+// `fixed`. tests/cli.rs runs them through `caseflow verify` too.
+
+pub(crate) const PING_PONG: &str = r#"
 [[rules]]
 name = "start-work"
 kind = "trigger"
@@ -58,14 +67,14 @@ when = { status = ["working"], priority = ["urgent"] }
 then = { set_status = "triage" }
 "#;
 
-const THROWS: &str = r#"
+pub(crate) const THROWS: &str = r#"
 [[rules]]
 name = "no-low"
 kind = "trigger"
 source = 'if ticket.priority == "low" { throw "low priority is not supported"; }'
 "#;
 
-const TAG_FIGHT: &str = r#"
+pub(crate) const TAG_FIGHT: &str = r#"
 [[rules]]
 name = "mark-billing"
 kind = "trigger"
@@ -78,6 +87,32 @@ kind = "trigger"
 when = { tags_all = ["followup"], channel = ["email"] }
 then = { remove_tags = ["followup"] }
 "#;
+
+pub(crate) const UNASSIGNS_URGENT: &str = r#"
+[[rules]]
+name = "hold-urgent"
+kind = "trigger"
+when = { priority = ["urgent"], assigned = true, category = ["open"] }
+then = { unassign = true }
+"#;
+
+/// The rules of a faulty account with the fault corrected, or the faulty rule removed.
+pub(crate) fn fixed(rules: &str) -> String {
+    match rules {
+        // `back-to-triage` becomes a priority bump on low cases: no status to fight over.
+        PING_PONG => PING_PONG
+            .replace("\"urgent\"", "\"low\"")
+            .replace("set_status = \"triage\"", "set_priority = \"high\""),
+        THROWS => THROWS.replace("throw", "return"),
+        // `clear-followup` only clears resolved cases, which `mark-billing` leaves alone.
+        TAG_FIGHT => TAG_FIGHT.replace(
+            "channel = [\"email\"]",
+            "channel = [\"email\"], category = [\"resolved\"]",
+        ),
+        UNASSIGNS_URGENT => String::new(),
+        _ => panic!("not a faulty account: {rules}"),
+    }
+}
 
 /// Runs the checks on a workload of 30 cases, expects `check` to fail on `rule` after a
 /// shrink to at most `commands` commands, and returns the violation, the shrunk workload
@@ -107,12 +142,11 @@ fn caught(
     (failure.violation, failure.workload, failure.path)
 }
 
-/// The scenario at `path` with its account's rules replaced by `rules` passes.
+/// The scenario at `path` with its account replaced by the one with `rules` passes.
 fn passes_fixed(path: &Path, rules: &str) {
     let mut scenario: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let fixed = account(rules).to_value();
-    scenario["config"]["rules"] = fixed["rules"].clone();
+    scenario["config"] = account(rules).to_value();
     let outcome = caseflow::run_scenario(&scenario.to_string()).unwrap();
     assert_eq!(outcome.failure, None, "{outcome}");
 }
@@ -191,12 +225,7 @@ fn a_status_ping_pong_is_caught_and_shrunk() {
     let config = account(PING_PONG);
     let (v, _, path) = caught("ping-pong", &config, ("ping_pong", "back-to-triage", 5));
     assert!(v.message.contains("start-work"), "{v}");
-    passes_fixed(
-        &path,
-        &PING_PONG
-            .replace("\"urgent\"", "\"low\"")
-            .replace("set_status = \"triage\"", "set_priority = \"high\""),
-    );
+    passes_fixed(&path, &fixed(PING_PONG));
 }
 
 #[test]
@@ -205,7 +234,7 @@ fn a_rule_that_throws_is_caught_and_shrunk() {
     let (v, w, path) = caught("throws", &config, ("rule_failed", "no-low", 1));
     assert!(v.message.contains("low priority is not supported"), "{v}");
     assert_eq!(w.commands.len(), 1, "{w:?}");
-    passes_fixed(&path, &THROWS.replace("throw", "return"));
+    passes_fixed(&path, &fixed(THROWS));
 }
 
 #[test]
@@ -213,13 +242,7 @@ fn two_rules_fighting_over_a_tag_are_caught() {
     let config = account(TAG_FIGHT);
     let (v, _, path) = caught("tags", &config, ("ping_pong", "clear-followup", 5));
     assert!(v.message.contains("tag:followup"), "{v}");
-    passes_fixed(
-        &path,
-        &TAG_FIGHT.replace(
-            "channel = [\"email\"]",
-            "channel = [\"email\"], category = [\"resolved\"]",
-        ),
-    );
+    passes_fixed(&path, &fixed(TAG_FIGHT));
 }
 
 const CAPPED: &str = r#"
@@ -264,14 +287,6 @@ fn a_rule_disabled_after_its_limit_failures_is_caught() {
     assert_eq!(v.event.unwrap().kind.name(), "rule_disabled");
 }
 
-const UNASSIGNS_URGENT: &str = r#"
-[[rules]]
-name = "hold-urgent"
-kind = "trigger"
-when = { priority = ["urgent"], assigned = true, category = ["open"] }
-then = { unassign = true }
-"#;
-
 #[test]
 fn a_rule_that_keeps_urgent_cases_unassigned_is_caught() {
     let config = account(UNASSIGNS_URGENT);
@@ -280,11 +295,40 @@ fn a_rule_that_keeps_urgent_cases_unassigned_is_caught() {
     let checks = vec![testkit::urgent_assigned_within(4)];
     let failure = testkit::verify(&config, &w, &checks, &dir).unwrap_err();
     assert_eq!(failure.violation.check, "urgent_assigned", "{failure}");
+    // The rule that took the assignment back is the one at fault, so shrinking keeps it.
+    assert_eq!(
+        failure.violation.rule.as_deref(),
+        Some("hold-urgent"),
+        "{failure}"
+    );
     assert!(failure.workload.commands.len() <= 5, "{failure}");
-    // Its scenario fails at the event that started the wait (DESIGN.md, Policy testkit).
+    // Its scenario ends with a probe four hours and a second after the wait began:
+    // resolving the case, refused while it is unassigned (DESIGN.md, Policy testkit).
+    let since = failure.violation.event.as_ref().unwrap().at;
+    let probe = failure.violation.probe.as_ref().unwrap();
+    assert_eq!(probe.at, since.plus_seconds(4 * 3600 + 1));
+    let text: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&failure.path).unwrap()).unwrap();
+    let last = text["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        last,
+        serde_json::json!({"at": probe.at, "do": {"op": "update",
+            "case": failure.violation.case.unwrap(),
+            "status": config.catalog().default_of(Category::Resolved)}}),
+        "{text}"
+    );
+    assert!(
+        text["description"]
+            .as_str()
+            .unwrap()
+            .contains("assignee_required"),
+        "{text}"
+    );
     let outcome = caseflow::run_scenario_file(&failure.path);
-    assert!(outcome.failure.is_some(), "{outcome}");
-    // Without the rule, urgent cases are assigned within the hours.
+    let why = outcome.failure.as_deref().unwrap_or_default();
+    assert!(why.contains("assignee_required"), "{outcome}");
+    // Without the rule, the case is assigned in time and the probe is accepted.
+    passes_fixed(&failure.path, &fixed(UNASSIGNS_URGENT));
     let fine = testkit::run(&account(""), &workload(&account(""), 30, 7));
     assert_eq!(testkit::urgent_assigned_within(4)(&fine), Ok(()));
 }

@@ -47,8 +47,9 @@ enum Cmd {
     /// Drive a desk with commands as JSON lines on stdin, one answer line each on stdout;
     /// durable in a SQLite database with --state (docs/command-line.md).
     Run(run::RunArgs),
-    /// Random workloads through an account, checked against the engine's invariants and
-    /// the policies that need no parameter; a failure shrinks to a scenario file.
+    /// Random workloads through an account, checked against the engine's invariants, the
+    /// policies that need no parameter and the timing checks asked for; a failure shrinks
+    /// to a scenario file.
     Verify(verify::Options),
 }
 

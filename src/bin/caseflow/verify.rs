@@ -1,11 +1,13 @@
 //! `caseflow verify CONFIG`: random workloads through an account, checked with the
-//! testkit's invariants and parameterless policies; a failure shrinks to a scenario file.
+//! testkit's invariants and parameterless policies, and the parameterised checks asked
+//! for; a failure shrinks to a scenario file.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use caseflow::Category;
 use caseflow::testkit::{self, Check};
 use caseflow::workload::Params;
 
@@ -35,6 +37,34 @@ pub struct Options {
     /// No progress spinner.
     #[arg(long)]
     pub quiet: bool,
+    /// Also check that every urgent case is assigned within HOURS of starting to wait.
+    #[arg(long, value_name = "HOURS")]
+    pub urgent_assigned_within: Option<u32>,
+    /// Also check that no case stays in CATEGORY (new, open, pending, on_hold or
+    /// resolved) longer than HOURS; repeatable.
+    #[arg(long, value_name = "CATEGORY=HOURS", value_parser = category_hours)]
+    pub max_time_in: Vec<(Category, u32)>,
+}
+
+/// Parses `CATEGORY=HOURS` for `--max-time-in`.
+fn category_hours(arg: &str) -> Result<(Category, u32), String> {
+    let (category, hours) = arg
+        .split_once('=')
+        .ok_or("expected CATEGORY=HOURS, e.g. pending=72")?;
+    let category = Category::parse(category).ok_or_else(|| {
+        let all: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        format!(
+            "unknown category `{category}`: expected one of {}",
+            all.join(", ")
+        )
+    })?;
+    let hours = hours.parse().map_err(|_| {
+        format!(
+            "hours `{hours}` must be a whole number from 0 to {}",
+            u32::MAX
+        )
+    })?;
+    Ok((category, hours))
 }
 
 /// Runs workloads with seeds `seed`, `seed + 1`, ... until `time` seconds have passed (at
@@ -44,6 +74,13 @@ pub fn run(opts: &Options) -> Result<Output, String> {
     let (config, account) = load(Some(&opts.config))?;
     let mut checks: Vec<Check> = testkit::invariants();
     checks.extend(testkit::policies());
+    checks.extend(
+        opts.urgent_assigned_within
+            .map(testkit::urgent_assigned_within),
+    );
+    for &(category, hours) in &opts.max_time_in {
+        checks.push(testkit::max_time_in(category, hours));
+    }
     let bar = progress(opts.quiet, None);
     // The command line stops after the time it was given; the library never reads a clock.
     #[allow(clippy::disallowed_methods)]
