@@ -16,12 +16,12 @@ use rhai::packages::{
     BasicStringPackage, LogicPackage, MoreStringPackage, Package,
 };
 use rhai::{
-    AST, ASTNode, Dynamic, Engine, EvalAltResult, Expr, FuncRegistration, ImmutableString,
-    NativeCallContext, Position, Scope, Stmt,
+    AST, ASTNode, Caches, Dynamic, Engine, EvalAltResult, Expr, FuncRegistration,
+    GlobalRuntimeState, ImmutableString, NativeCallContext, Position, Scope, Stmt,
 };
 use serde_json::{Map, Value};
 
-use crate::case::{Case, CaseType, MAX_NAME_CHARS, Priority, check_name, normalize_tags};
+use crate::case::{Case, CaseType, MAX_NAME_CHARS, Priority, check_name, normalize_tag};
 use crate::time::{Date, Instant};
 
 use super::rules::{Field, Measure};
@@ -435,12 +435,74 @@ struct Run {
     trace: String,
 }
 
-/// What one evaluation on a thread leaves for the next to reuse: the ticket's copy of the
-/// case (refilled in place when no one else holds it) and the scope's memory.
+/// What one evaluation on a thread leaves for the next to reuse: the scope, with its
+/// constants and the ticket's copy of the case (`fill_scope`), and rhai's evaluation state
+/// with the functions it resolved for the script that ran last (`Evaluator`).
 #[derive(Default)]
 struct Reuse {
-    ticket: Option<Arc<Case>>,
     scope: Scope<'static>,
+    evaluator: Option<Evaluator>,
+}
+
+/// rhai's state for evaluating one script: the global runtime state, set afresh for each
+/// evaluation, and the cache of the functions the script's calls resolved to, kept while
+/// the same script runs again (a sweep evaluates one automation over many cases). The
+/// script is held, so that no other script can take its address while its resolutions are
+/// kept: a script function it defined is never called from another script's cache.
+struct Evaluator {
+    script: Arc<AST>,
+    global: GlobalRuntimeState,
+    caches: Caches,
+}
+
+impl Evaluator {
+    /// The state for an evaluation of `ast` on `engine`: this one, reset, or a new one.
+    fn for_script(reused: Option<Evaluator>, engine: &Engine, ast: &Arc<AST>) -> Evaluator {
+        let mut e = match reused {
+            Some(e) if Arc::ptr_eq(&e.script, ast) => e,
+            _ => Evaluator {
+                script: Arc::clone(ast),
+                global: engine.new_global_runtime_state(),
+                caches: Caches::new(),
+            },
+        };
+        // As `Engine::run_ast_with_scope` starts an evaluation. Modules, imports and the
+        // debugger are never used in the sandbox.
+        let g = &mut e.global;
+        g.num_operations = 0;
+        g.level = 0;
+        g.scope_level = 0;
+        g.always_search_scope = false;
+        g.source = None;
+        g.constants = None;
+        g.embedded_module_resolver = None;
+        g.tag = Dynamic::UNIT;
+        g.lib.clear();
+        g.lib.push(ast.shared_lib().clone());
+        // A call that failed may have left a function's own cache on the stack.
+        if e.caches.fn_resolution_caches_len() > 1 {
+            e.caches.rewind_fn_resolution_caches(1);
+        }
+        e
+    }
+
+    fn run(
+        &mut self,
+        engine: &Engine,
+        scope: &mut Scope<'static>,
+    ) -> Result<(), Box<EvalAltResult>> {
+        // The one way to evaluate with a state kept from the last evaluation (rhai's
+        // `internals`); DESIGN.md, "Scripts".
+        #[allow(deprecated)]
+        engine
+            .eval_statements_raw(
+                &mut self.global,
+                &mut self.caches,
+                scope,
+                self.script.statements(),
+            )
+            .map(|_| ())
+    }
 }
 
 thread_local! {
@@ -649,13 +711,7 @@ fn name(what: &str, s: &str, pos: Position) -> Result<String, Fail> {
 }
 
 fn tag(what: &str, t: &str, pos: Position) -> Result<String, Fail> {
-    normalize_tags(what, &[t.to_owned()])
-        .map_err(|e| runtime(e.message().to_owned(), pos))
-        .and_then(|tags| {
-            tags.into_iter()
-                .next()
-                .ok_or_else(|| runtime(format!("{what}: no tag"), pos))
-        })
+    normalize_tag(what, t).map_err(|e| runtime(e.message().to_owned(), pos))
 }
 
 fn field(name: &str, pos: Position) -> Result<Field, Fail> {
@@ -700,10 +756,11 @@ pub(crate) fn compile(
 ) -> Result<Script, Vec<(String, String)>> {
     // Declared so that strict variables know them, and pushed as variables, not
     // constants: the optimizer must not bake one evaluation's values into the rule.
+    // In the order of `CONSTANTS`.
     let mut scope = Scope::new();
-    scope.push("ticket", ());
-    scope.push("now", 0_i64);
     scope.push("rule", ());
+    scope.push("now", 0_i64);
+    scope.push("ticket", ());
     let ast = sandbox
         .engine
         .compile_with_scope(&scope, source)
@@ -811,19 +868,8 @@ pub(crate) fn run(
     case: &Case,
     input: &Input<'_>,
 ) -> Result<Recorded, Failure> {
-    let current = REUSE.with(|r| {
-        let mut reuse = r.borrow_mut();
-        match reuse.ticket.take() {
-            Some(mut ticket) => match Arc::get_mut(&mut ticket) {
-                Some(copy) => {
-                    copy.copy_from(case);
-                    ticket
-                }
-                None => Arc::new(case.clone()),
-            },
-            None => Arc::new(case.clone()),
-        }
-    });
+    let mut scope = REUSE.with(|r| std::mem::take(&mut r.borrow_mut().scope));
+    let current = fill_scope(&mut scope, case, input.now, &script.name);
     let before = if script.reads_baseline {
         input.before.map(|b| Arc::new(b.clone()))
     } else {
@@ -834,25 +880,22 @@ pub(crate) fn run(
             now: input.now,
             before,
             created: input.created,
-            current: Arc::clone(&current),
+            current,
             actions: Vec::new(),
             trace: String::new(),
         });
     });
-    let mut scope = REUSE.with(|r| std::mem::take(&mut r.borrow_mut().scope));
-    scope.clear();
-    scope.push_constant("ticket", Ticket(current));
-    scope.push_constant("now", input.now.unix_seconds());
-    scope.push_constant("rule", script.name.clone());
-    let result = sandbox.engine.run_ast_with_scope(&mut scope, &script.ast);
+    let reused = REUSE.with(|r| r.borrow_mut().evaluator.take());
+    let mut evaluator = Evaluator::for_script(reused, &sandbox.engine, &script.ast);
+    let result = evaluator.run(&sandbox.engine, &mut scope);
     let run = RUN.with(|r| r.borrow_mut().take());
-    // The ticket's copy and the scope's memory serve the next evaluation on this thread.
-    let ticket = scope.get_value::<Ticket>("ticket").map(|Ticket(case)| case);
-    scope.clear();
+    // The constants and the scope's memory serve the next evaluation on this thread; the
+    // script's own variables go.
+    scope.rewind(CONSTANTS.len());
     REUSE.with(|r| {
         let mut reuse = r.borrow_mut();
         reuse.scope = scope;
-        reuse.ticket = ticket;
+        reuse.evaluator = Some(evaluator);
     });
     let (actions, trace) = run.map(|r| (r.actions, r.trace)).unwrap_or_default();
     match result {
@@ -890,6 +933,48 @@ pub(crate) fn run(
             })
         }
     }
+}
+
+/// The constants a script sees, in the order a thread's reused scope holds them. rhai
+/// finds a variable the script did not declare by name, from the last entry back, so
+/// `ticket`, read most, comes last.
+const CONSTANTS: [&str; 3] = ["rule", "now", "ticket"];
+
+/// Sets the scope's constants for an evaluation of `rule` on `case` at `now` and returns
+/// the ticket's case. A scope left by an earlier evaluation on this thread keeps its
+/// entries (their names are allocated once) and the ticket's copy of the case, refilled in
+/// place unless something still holds it; any other scope is built afresh.
+fn fill_scope(
+    scope: &mut Scope<'static>,
+    case: &Case,
+    now: Instant,
+    rule: &ImmutableString,
+) -> Arc<Case> {
+    let reusable = scope.len() == CONSTANTS.len()
+        && scope
+            .iter_raw() // last first
+            .zip(CONSTANTS.iter().rev())
+            .all(|((name, constant, value), want)| name == *want && constant && !value.is_shared());
+    if reusable && let Some(Ticket(copy)) = scope.get_value_mut::<Ticket>("ticket") {
+        match Arc::get_mut(copy) {
+            Some(mine) => mine.copy_from(case),
+            None => *copy = Arc::new(case.clone()),
+        }
+        let current = Arc::clone(copy);
+        if let Some(t) = scope.get_value_mut::<i64>("now") {
+            *t = now.unix_seconds();
+        }
+        if let Some(name) = scope.get_value_mut::<ImmutableString>("rule") {
+            name.clone_from(rule);
+        }
+        return current;
+    }
+    let current = Arc::new(case.clone());
+    scope.clear();
+    scope.push_constant("rule", rule.clone());
+    scope.push_constant("now", now.unix_seconds());
+    scope.push_constant("ticket", Ticket(Arc::clone(&current)));
+    current
 }
 
 /// The error inside the script functions an error passed through.
@@ -981,10 +1066,11 @@ mod tests {
     use super::*;
     use crate::status::{Catalog, Category};
 
-    /// An evaluation leaves its copy of the case for the next one on the thread, which
-    /// refills it in place instead of allocating another.
+    /// An evaluation leaves its scope, with its copy of the case, for the next one on the
+    /// thread, which refills it in place instead of allocating another; and its resolved
+    /// functions for the next evaluation of the same script, and only of that one.
     #[test]
-    fn the_ticket_copy_is_reused() {
+    fn the_scope_and_the_state_are_reused() {
         let sandbox = Sandbox::new(&Limits::default());
         let script = compile(
             &sandbox,
@@ -1002,11 +1088,96 @@ mod tests {
             before: None,
             created: false,
         };
-        let copy = || REUSE.with(|r| r.borrow().ticket.as_ref().map(Arc::as_ptr));
+        let copy = || {
+            REUSE.with(|r| {
+                r.borrow()
+                    .scope
+                    .get_value_ref::<Ticket>("ticket")
+                    .map(|t| Arc::as_ptr(&t.0))
+            })
+        };
+        let held = || {
+            REUSE.with(|r| {
+                r.borrow()
+                    .evaluator
+                    .as_ref()
+                    .map(|e| Arc::as_ptr(&e.script))
+            })
+        };
         run(&sandbox, &script, &case, &input).unwrap();
         let first = copy();
         assert!(first.is_some());
+        assert_eq!(held(), Some(Arc::as_ptr(&script.ast)));
         run(&sandbox, &script, &case, &input).unwrap();
         assert_eq!(copy(), first);
+        // Another script starts with a state of its own.
+        let other = compile(&sandbox, "o", true, "fn f() { 1 } f();")
+            .map_err(|e| format!("{e:?}"))
+            .unwrap();
+        run(&sandbox, &other, &case, &input).unwrap();
+        assert_eq!(held(), Some(Arc::as_ptr(&other.ast)));
+        assert_eq!(copy(), first);
+    }
+
+    /// Each evaluation counts its operations from zero: a script that uses over half the
+    /// limit runs again and again on one thread, on the state the last run left.
+    #[test]
+    fn each_evaluation_counts_its_own_operations() {
+        let sandbox = Sandbox::new(&Limits::default());
+        let ops = Limits::default().max_operations();
+        // About 7 operations a round: over half the limit (one eighth of it in rounds),
+        // and twice as many rounds exceed it.
+        let source = format!("let n = 0; while n < {} {{ n += 1; }}", ops / 8);
+        let script = compile(&sandbox, "busy", true, &source)
+            .map_err(|e| format!("{e:?}"))
+            .unwrap();
+        let open = Catalog::default().default_status(Category::Open).clone();
+        let at: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+        let case = Case::new(7, at, &open, "r".into(), "r".into());
+        let input = Input {
+            now: at,
+            before: None,
+            created: false,
+        };
+        let over = format!("let n = 0; while n < {} {{ n += 1; }}", ops / 2);
+        let too_long = compile(&sandbox, "long", true, &over)
+            .map_err(|e| format!("{e:?}"))
+            .unwrap();
+        assert!(run(&sandbox, &too_long, &case, &input).is_err_and(|f| f.limit));
+        for _ in 0..3 {
+            assert!(run(&sandbox, &script, &case, &input).is_ok());
+        }
+    }
+
+    /// A script's own function is resolved in its own script: two scripts defining `f`
+    /// differently, run in turn on one thread, each call their own.
+    #[test]
+    fn each_script_calls_its_own_functions() {
+        let sandbox = Sandbox::new(&Limits::default());
+        let make = |name: &str, tag: &str| {
+            let source = format!("fn f() {{ \"{tag}\" }} add_tag(f());");
+            compile(&sandbox, name, true, &source)
+                .map_err(|e| format!("{e:?}"))
+                .unwrap()
+        };
+        let (a, b) = (make("a", "from-a"), make("b", "from-b"));
+        let open = Catalog::default().default_status(Category::Open).clone();
+        let at: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+        let case = Case::new(7, at, &open, "r".into(), "r".into());
+        let input = Input {
+            now: at,
+            before: None,
+            created: false,
+        };
+        for _ in 0..3 {
+            for (script, want) in [(&a, "from-a"), (&b, "from-b")] {
+                let recorded = run(&sandbox, script, &case, &input).unwrap();
+                assert!(
+                    matches!(&recorded.actions[..], [(Action::AddTag(t), _)] if t == want),
+                    "{:?}",
+                    recorded.actions
+                );
+            }
+        }
     }
 }

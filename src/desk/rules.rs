@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::case::CaseId;
 use crate::command::Command;
-use crate::config::{Fields, Pos, Rule, RuleKind, Rules, Test};
+use crate::config::{Pos, Rule, RuleKind, Rules, Test};
 use crate::error::{Error, ErrorCode};
 use crate::event::{Event, EventKind};
 use crate::ids::IdMap;
@@ -338,10 +338,13 @@ impl Desk {
         if c.closed || c.deleted {
             return Ok(Explanation::NotEligible);
         }
-        let before = rules::Baseline::of(c, Fields::ALL);
+        // The case as it is is the start of the step: nothing has changed. Kept only when
+        // the rule compares with it.
+        let fields = r.baseline_fields();
+        let before = (!fields.is_empty()).then(|| rules::Baseline::of(c, fields));
         let ctx = Ctx {
             now: at,
-            before: Some(&before),
+            before: before.as_ref(),
             created: false,
         };
         if let Some((test, value)) = rules::first_failure(&r.when, c, &ctx) {
@@ -373,10 +376,12 @@ impl Desk {
                 }
             }
             Outcome::Fired(firing) => {
-                let mut events: Vec<EventKind> = vec![EventKind::RuleFired {
+                let changes: usize = firing.decision.changes.iter().map(|c| c.kinds.len()).sum();
+                let mut events = Vec::with_capacity(1 + changes + firing.notifications.len());
+                events.push(EventKind::RuleFired {
                     rule: r.name.clone(),
                     kind: r.kind,
-                }];
+                });
                 events.extend(firing.decision.changes.into_iter().flat_map(|c| c.kinds));
                 events.extend(firing.notifications.into_iter().map(|(target, message)| {
                     EventKind::Notification {
