@@ -3,7 +3,8 @@
 //! The fold takes no decision and cannot fail: it sets fields from the event, derives
 //! what is derived (through `fold_case`, and `due_at` from the time zone) and keeps the
 //! indexes in step. Which deadlines a case then waits for is the lifecycle's policy
-//! (`lifecycle::deadlines::wanted`), asked after every event. Events reach the fold
+//! (`lifecycle::deadlines::wanted`), asked after every event that can change it
+//! (`deadlines::may_move`). Events reach the fold
 //! decided by the lifecycle, or checked by `replay` first.
 
 use crate::case::{Case, CaseId, Name};
@@ -285,8 +286,7 @@ impl Desk {
         self.fold_rule_event(event);
         let at = event.at;
         match event.case {
-            // What the deadlines wait for changes only with the case.
-            Some(id) if event.kind.changes_case() => self.settle(id, at),
+            Some(id) if deadlines::may_move(&event.kind) => self.settle(id, at),
             Some(_) => {}
             None => {
                 if before.0 != self.config.timezone {
@@ -341,8 +341,8 @@ impl Desk {
         };
         match &event.kind {
             EventKind::Created { view } | EventKind::Imported { view } => {
-                let case = (**view).clone();
-                self.index.add(&case);
+                let mut case = (**view).clone();
+                self.index.add(&mut case);
                 if let Some(p) = case.problem {
                     self.index.link(p, id);
                 }
@@ -383,6 +383,9 @@ impl Desk {
                 };
                 let version = event.version.unwrap_or(case.version);
                 let before_problem = case.problem;
+                // The new assignee's or group's name as the index keeps it, for the case to
+                // share.
+                let mut name = None;
                 match kind {
                     // A trashed case is in no query index (a status remap may still move it).
                     _ if case.deleted && !matches!(kind, EventKind::Restored {}) => {}
@@ -390,10 +393,10 @@ impl Desk {
                         self.index.move_status(id, from, to)
                     }
                     EventKind::AssigneeChanged { from, to } => {
-                        self.index.move_assignee(id, from.as_deref(), to.as_ref());
+                        name = self.index.move_assignee(id, from.as_deref(), to.as_ref());
                     }
                     EventKind::GroupChanged { from, to } => {
-                        self.index.move_group(id, from.as_deref(), to.as_ref());
+                        name = self.index.move_group(id, from.as_deref(), to.as_ref());
                     }
                     EventKind::TagsChanged { added, removed } => {
                         self.index.move_tags(id, added, removed);
@@ -411,7 +414,7 @@ impl Desk {
                     EventKind::Unlinked { problem } => self.index.unlink(*problem, id),
                     _ => {}
                 }
-                fold_case(case, at, version, kind);
+                fold_case(case, at, version, kind, name);
                 match kind {
                     EventKind::Restored {} => {
                         self.index.add(case);
@@ -690,7 +693,13 @@ fn check_fits(event: &Event, case: &Case, catalog: &Catalog, block: &Block) -> R
 /// Folds one event into the case. No decision is taken here: every business rule was
 /// applied when the event was decided, so replaying events rebuilds the case exactly.
 /// `due_at` is derived by the desk, which knows the time zone.
-fn fold_case(case: &mut Case, at: Instant, version: u64, kind: &EventKind) {
+fn fold_case(case: &mut Case, at: Instant, version: u64, kind: &EventKind, name: Option<Name>) {
+    // An assignee or group the index names is shared with it; one it does not (a case in
+    // the trash is in no index) gets a name of its own.
+    let named = |to: &Option<String>| {
+        to.as_deref()
+            .map(|t| name.filter(|n| **n == *t).unwrap_or_else(|| Name::from(t)))
+    };
     if !kind.changes_case() {
         return;
     }
@@ -722,10 +731,10 @@ fn fold_case(case: &mut Case, at: Instant, version: u64, kind: &EventKind) {
             case.closed_at = Some(at);
         }
         EventKind::AssigneeChanged { to, .. } => {
-            case.assignee = to.as_deref().map(Name::from);
+            case.assignee = named(to);
             case.assigned_at = to.as_ref().map(|_| at);
         }
-        EventKind::GroupChanged { to, .. } => case.group = to.as_deref().map(Name::from),
+        EventKind::GroupChanged { to, .. } => case.group = named(to),
         EventKind::PriorityChanged { to, .. } => case.priority = *to,
         EventKind::TypeChanged { to, .. } => case.case_type = *to,
         EventKind::SubjectChanged { to, .. } => case.subject.clone_from(to),

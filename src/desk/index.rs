@@ -52,6 +52,13 @@ where
     }
 }
 
+/// `put` for an index of names: returns the name as the index keeps it, so that a case
+/// can share it instead of holding a copy of its own.
+fn put_name(map: &mut IdMap<Name, IdSet>, key: &str, id: CaseId) -> Option<Name> {
+    put(map, key, id);
+    map.get_key_value(key).map(|(name, _)| Name::clone(name))
+}
+
 fn take<K, Q>(map: &mut IdMap<K, IdSet>, key: &Q, id: CaseId)
 where
     K: std::hash::Hash + Eq + std::borrow::Borrow<Q>,
@@ -81,14 +88,15 @@ pub(crate) fn sorted(set: Option<&IdSet>) -> Vec<CaseId> {
 }
 
 impl Indexes {
-    /// Adds a live case to every query index (links are kept apart: see `link`).
-    pub(crate) fn add(&mut self, case: &Case) {
+    /// Adds a live case to every query index (links are kept apart: see `link`). The case
+    /// then shares its assignee's and group's names with the index.
+    pub(crate) fn add(&mut self, case: &mut Case) {
         put(&mut self.by_status, &case.status, case.id);
         if let Some(a) = &case.assignee {
-            put(&mut self.by_assignee, a, case.id);
+            case.assignee = put_name(&mut self.by_assignee, a, case.id).or(case.assignee.take());
         }
         if let Some(g) = &case.group {
-            put(&mut self.by_group, g, case.id);
+            case.group = put_name(&mut self.by_group, g, case.id).or(case.group.take());
         }
         for t in case.tags.iter() {
             put(&mut self.by_tag, t, case.id);
@@ -176,22 +184,31 @@ impl Indexes {
         put(&mut self.by_status, to, id);
     }
 
-    pub(crate) fn move_assignee(&mut self, id: CaseId, from: Option<&str>, to: Option<&String>) {
+    /// Moves a case between assignees; returns the new assignee's name as the index keeps
+    /// it.
+    pub(crate) fn move_assignee(
+        &mut self,
+        id: CaseId,
+        from: Option<&str>,
+        to: Option<&String>,
+    ) -> Option<Name> {
         if let Some(a) = from {
             take(&mut self.by_assignee, a, id);
         }
-        if let Some(a) = to {
-            put(&mut self.by_assignee, a, id);
-        }
+        to.and_then(|a| put_name(&mut self.by_assignee, a, id))
     }
 
-    pub(crate) fn move_group(&mut self, id: CaseId, from: Option<&str>, to: Option<&String>) {
+    /// Moves a case between groups; returns the new group's name as the index keeps it.
+    pub(crate) fn move_group(
+        &mut self,
+        id: CaseId,
+        from: Option<&str>,
+        to: Option<&String>,
+    ) -> Option<Name> {
         if let Some(g) = from {
             take(&mut self.by_group, g, id);
         }
-        if let Some(g) = to {
-            put(&mut self.by_group, g, id);
-        }
+        to.and_then(|g| put_name(&mut self.by_group, g, id))
     }
 
     /// Keeps `dated` in step with the case's due date and state.
@@ -231,5 +248,46 @@ impl Indexes {
                 self.incidents.remove(&problem);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::{Command, Config, Create, Desk, Instant, Update};
+
+    /// Cases share their assignee's and group's names with the indexes, whether created
+    /// with them or moved to them.
+    #[test]
+    fn cases_share_the_names_the_indexes_keep() {
+        let t: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+        let mut desk = Desk::new(Config::default(), t);
+        for id in 1..=3 {
+            let create = Create {
+                id: Some(id),
+                submitter: "r".to_owned(),
+                assignee: (id < 3).then(|| "bob".to_owned()),
+                group: (id < 3).then(|| "tier1".to_owned()),
+                ..Create::default()
+            };
+            desk.execute(t, &Command::Create(create)).unwrap();
+        }
+        let update = Update {
+            case: 3,
+            assignee: Some(Some("bob".to_owned())),
+            group: Some(Some("tier1".to_owned())),
+            ..Update::default()
+        };
+        desk.execute(t, &Command::Update(update)).unwrap();
+        let name = |id: u64| {
+            let case = desk.cases.get(&id).unwrap();
+            (case.assignee.clone().unwrap(), case.group.clone().unwrap())
+        };
+        let ((a1, g1), (a2, g2), (a3, g3)) = (name(1), name(2), name(3));
+        let kept = desk.index.by_assignee.get_key_value("bob").unwrap().0;
+        assert!(Arc::ptr_eq(&a1, kept) && Arc::ptr_eq(&a2, kept) && Arc::ptr_eq(&a3, kept));
+        let kept = desk.index.by_group.get_key_value("tier1").unwrap().0;
+        assert!(Arc::ptr_eq(&g1, kept) && Arc::ptr_eq(&g2, kept) && Arc::ptr_eq(&g3, kept));
     }
 }

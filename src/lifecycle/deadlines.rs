@@ -41,6 +41,26 @@ pub(crate) fn wanted(case: &Case, config: &Config, at: Instant) -> [Option<Insta
     [close, overdue]
 }
 
+/// Whether an event of this kind can change what its case waits for: `wanted` reads the
+/// category, `resolved_at`, `due_at`, `overdue`, `closed` and `deleted`, and only these
+/// events change them (a type change may clear the due date). The desk asks `wanted` again
+/// after these only.
+pub(crate) fn may_move(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Created { .. }
+            | EventKind::Imported { .. }
+            | EventKind::StatusChanged { .. }
+            | EventKind::Closed { .. }
+            | EventKind::TypeChanged { .. }
+            | EventKind::DueDateChanged { .. }
+            | EventKind::TaskOverdue { .. }
+            | EventKind::Deleted {}
+            | EventKind::Restored {}
+            | EventKind::Purged {}
+    )
+}
+
 /// What a deadline of `kind` does to `case` when it fires.
 pub(crate) fn fire(case: &Case, kind: DeadlineKind) -> Option<EventKind> {
     match kind {
