@@ -823,3 +823,56 @@ fn fuzz_found_replay_takes_a_notification_after_a_rule_closed_the_case() {
     let err = Desk::replay(config, start, &late).unwrap_err();
     assert!(err.message().contains("it is closed"), "{err}");
 }
+
+/// `explain` takes the case as it is for the start of the step: to a script that compares
+/// with it, nothing has changed and `previous` is the value now.
+#[test]
+fn explain_sees_the_case_as_the_start_of_its_step() {
+    let mut desk = desk_with(
+        "trigger",
+        "if previous(\"priority\") == ticket.priority && !changed(\"priority\") { add_tag(\"same\"); }",
+    )
+    .unwrap();
+    desk.execute(
+        t("2026-03-02T09:00:00Z"),
+        &cmd(json!({"op": "create", "submitter": "ann", "priority": "high"})),
+    )
+    .unwrap();
+    // The trigger ran on the creation, when `previous` had nothing to give.
+    assert!(tags(&desk, 1).is_empty());
+    let verdict = desk.explain(1, "r", t("2026-03-02T09:01:00Z")).unwrap();
+    assert!(
+        matches!(verdict, Explanation::WouldFire { .. }),
+        "{verdict:?}"
+    );
+}
+
+/// A trigger's firing ends its run of limit failures, and replay rebuilds that from the
+/// `rule_fired` event: the replayed desk equals the desk.
+#[test]
+fn replay_ends_a_run_of_limit_failures_at_a_firing() {
+    let start = t("2026-03-02T08:00:00Z");
+    let config = Config::from_value(&json!({
+        "rules": [{"name": "r", "kind": "trigger",
+                   "source": "if ticket.priority == \"low\" { loop {} }\nadd_tag(\"seen\");"}]
+    }))
+    .unwrap();
+    let mut desk = Desk::new(config.clone(), start);
+    let mut log = desk
+        .execute(
+            t("2026-03-02T09:00:00Z"),
+            &cmd(json!({"op": "create", "submitter": "ann", "priority": "low"})),
+        )
+        .unwrap();
+    assert_eq!(failure(&log).map(|f| f.0), Some(ErrorCode::ScriptLimit));
+    log.extend(
+        desk.execute(
+            t("2026-03-02T09:01:00Z"),
+            &cmd(json!({"op": "update", "case": 1, "priority": "high"})),
+        )
+        .unwrap(),
+    );
+    assert_eq!(tags(&desk, 1), ["seen"]);
+    let replayed = Desk::replay(config, start, &log).unwrap();
+    assert!(replayed == desk, "{}", replayed.snapshot());
+}

@@ -479,10 +479,7 @@ impl Evaluator {
         g.tag = Dynamic::UNIT;
         g.lib.clear();
         g.lib.push(ast.shared_lib().clone());
-        // A call that failed may have left a function's own cache on the stack.
-        if e.caches.fn_resolution_caches_len() > 1 {
-            e.caches.rewind_fn_resolution_caches(1);
-        }
+        // rhai pops the caches of blocks and functions as it leaves them, failing or not.
         e
     }
 
@@ -1146,6 +1143,85 @@ mod tests {
         assert!(run(&sandbox, &too_long, &case, &input).is_err_and(|f| f.limit));
         for _ in 0..3 {
             assert!(run(&sandbox, &script, &case, &input).is_ok());
+        }
+    }
+
+    /// A script that fails inside its own functions leaves one cache of resolved
+    /// functions on the thread's state, however often it runs.
+    #[test]
+    fn failures_inside_functions_leave_one_cache() {
+        let sandbox = Sandbox::new(&Limits::default());
+        let script = compile(
+            &sandbox,
+            "f",
+            true,
+            "fn g(x) { if x > 0 { g(x - 1) } else { throw \"deep\" } } fn f() { g(5) } f();",
+        )
+        .map_err(|e| format!("{e:?}"))
+        .unwrap();
+        let open = Catalog::default().default_status(Category::Open).clone();
+        let at: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+        let case = Case::new(7, at, &open, "r".into(), "r".into());
+        let input = Input {
+            now: at,
+            before: None,
+            created: false,
+        };
+        for _ in 0..5 {
+            assert!(run(&sandbox, &script, &case, &input).is_err_and(|f| !f.limit));
+            let caches = REUSE.with(|r| {
+                r.borrow()
+                    .evaluator
+                    .as_ref()
+                    .map(|e| e.caches.fn_resolution_caches_len())
+            });
+            assert!(caches.is_some_and(|n| n <= 1), "{caches:?}");
+        }
+    }
+
+    /// A scope is reused only as `fill_scope` leaves it: the three constants, in order,
+    /// none shared (a shared value would make `get_value_mut` panic). Anything else is
+    /// built afresh.
+    #[test]
+    fn only_a_scope_of_the_three_constants_is_reused() {
+        let open = Catalog::default().default_status(Category::Open).clone();
+        let at: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
+        let case = Case::new(7, at, &open, "r".into(), "r".into());
+        let rule = ImmutableString::from("r");
+        let fresh = |scope: &Scope<'static>| {
+            scope.len() == 3
+                && scope.iter_raw().zip(CONSTANTS.iter().rev()).all(
+                    |((name, constant, value), want)| {
+                        name == *want && constant && !value.is_shared()
+                    },
+                )
+        };
+        let ticket = || Ticket(Arc::new(case.clone()));
+        let mut shared = Scope::new();
+        shared.push_constant("rule", rule.clone());
+        shared.push_constant("now", 0_i64);
+        shared.push_constant_dynamic("ticket", Dynamic::from(ticket()).into_shared());
+        let mut writable = Scope::new();
+        writable.push_constant("rule", rule.clone());
+        writable.push("now", 0_i64);
+        writable.push_constant("ticket", ticket());
+        let mut renamed = Scope::new();
+        renamed.push_constant("rule", rule.clone());
+        renamed.push_constant("when", 0_i64);
+        renamed.push_constant("ticket", ticket());
+        let mut longer = Scope::new();
+        longer.push_constant("x", 1_i64);
+        longer.push_constant("rule", rule.clone());
+        longer.push_constant("now", 0_i64);
+        longer.push_constant("ticket", ticket());
+        for mut scope in [shared, writable, renamed, longer] {
+            let kept = scope
+                .get("ticket")
+                .filter(|v| !v.is_shared())
+                .and_then(|v| v.read_lock::<Ticket>().map(|t| Arc::as_ptr(&t.0)));
+            let current = fill_scope(&mut scope, &case, at, &rule);
+            assert!(fresh(&scope));
+            assert_ne!(Some(Arc::as_ptr(&current)), kept);
         }
     }
 
