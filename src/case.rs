@@ -298,7 +298,7 @@ impl Case {
 
     /// The tags, sorted.
     pub fn tags(&self) -> impl Iterator<Item = &str> {
-        self.tags.iter().map(String::as_str)
+        self.tags.iter()
     }
 
     /// The case's JSON view (docs/cases.md, The case).
@@ -418,60 +418,164 @@ pub(crate) fn normalize_tags(field: &str, tags: &[String]) -> Result<Tags, Error
     tags.iter().map(|t| normalize_tag(field, t)).collect()
 }
 
-/// A case's tags: a set kept as a sorted vector, which for the few tags a case carries
-/// is smaller and faster than a tree.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub(crate) struct Tags(Vec<String>);
+/// A case's tags: a set of tags kept sorted in one string, each followed by a line break.
+/// One allocation for all of a case's tags, read in one pass: on a large desk each
+/// allocation a case points to is a cache miss, and a tag test or change reads them all.
+/// A tag is never empty and never holds a line break (`is_tag`; deserializing refuses
+/// both), so the line breaks delimit it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Tags(String);
+
+/// Whether `tag` can be kept in a `Tags`: not empty, no line break.
+fn keepable(tag: &str) -> bool {
+    !tag.is_empty() && !tag.contains('\n')
+}
 
 impl Tags {
-    /// Whether the set holds `tag`. A scan that compares lengths first, not a binary
-    /// search: each tag's text is a separate allocation, and on a large desk reading it is
-    /// a cache miss, which only tags of the same length then pay.
-    pub(crate) fn contains(&self, tag: &str) -> bool {
-        self.0.iter().any(|t| t.len() == tag.len() && t == tag)
+    /// The byte range of each tag, its line break excluded, in order.
+    fn spans(&self) -> impl Iterator<Item = (usize, &str)> {
+        let mut at = 0;
+        self.0.split_terminator('\n').map(move |t| {
+            let start = at;
+            at += t.len() + 1;
+            (start, t)
+        })
     }
 
+    pub(crate) fn contains(&self, tag: &str) -> bool {
+        keepable(tag) && self.iter().any(|t| t == tag)
+    }
+
+    /// Adds `tag` in its place. A string that cannot be a tag (empty, or with a line
+    /// break; the lifecycle never decides one) is not added.
     pub(crate) fn insert(&mut self, tag: String) {
-        if let Err(at) = self.0.binary_search(&tag) {
-            self.0.insert(at, tag);
+        if !keepable(&tag) {
+            return;
         }
+        let mut at = self.0.len();
+        for (start, t) in self.spans() {
+            match t.cmp(tag.as_str()) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => return,
+                std::cmp::Ordering::Greater => {
+                    at = start;
+                    break;
+                }
+            }
+        }
+        self.0.insert(at, '\n');
+        self.0.insert_str(at, &tag);
     }
 
     pub(crate) fn remove(&mut self, tag: &str) {
-        if let Ok(at) = self.0.binary_search_by(|t| t.as_str().cmp(tag)) {
-            self.0.remove(at);
+        let found = self
+            .spans()
+            .find(|(_, t)| *t == tag)
+            .map(|(start, t)| start..start + t.len() + 1);
+        if let Some(span) = found {
+            self.0.replace_range(span, "");
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        self.0.bytes().filter(|b| *b == b'\n').count()
     }
 
-    pub(crate) fn iter(&self) -> std::slice::Iter<'_, String> {
-        self.0.iter()
-    }
-}
-
-impl IntoIterator for Tags {
-    type Item = String;
-    type IntoIter = std::vec::IntoIter<String>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+    /// The tags, sorted.
+    pub(crate) fn iter(&self) -> std::str::SplitTerminator<'_, char> {
+        self.0.split_terminator('\n')
     }
 }
 
 impl FromIterator<String> for Tags {
+    /// The set of these tags; a string that cannot be a tag is left out (see `insert`).
     fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Tags {
-        let mut tags: Vec<String> = iter.into_iter().collect();
+        let mut tags: Vec<String> = iter.into_iter().filter(|t| keepable(t)).collect();
         tags.sort_unstable();
         tags.dedup();
-        Tags(tags)
+        let mut text = String::with_capacity(tags.iter().map(|t| t.len() + 1).sum());
+        for t in &tags {
+            text.push_str(t);
+            text.push('\n');
+        }
+        Tags(text)
+    }
+}
+
+impl Serialize for Tags {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
     }
 }
 
 impl<'de> Deserialize<'de> for Tags {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Tags, D::Error> {
-        Vec::<String>::deserialize(d).map(Tags::from_iter)
+        let tags = Vec::<String>::deserialize(d)?;
+        match tags.iter().find(|t| !keepable(t)) {
+            Some(t) => Err(serde::de::Error::custom(format!(
+                "tag `{}` must be 1 to {MAX_TAG_CHARS} of a-z 0-9 _ : . / -",
+                crate::error::clip(t)
+            ))),
+            None => Ok(tags.into_iter().collect()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tags;
+
+    fn tags(list: &[&str]) -> Tags {
+        list.iter().map(|t| (*t).to_owned()).collect()
+    }
+
+    /// A tag set stays sorted and without duplicates however it is built and changed, and
+    /// reads back exactly the tags it holds.
+    #[test]
+    fn tags_stay_a_sorted_set() {
+        let mut t = tags(&["vip", "billing", "vip", "a"]);
+        assert_eq!(t.iter().collect::<Vec<_>>(), ["a", "billing", "vip"]);
+        assert_eq!(t.len(), 3);
+        for (tag, held) in [("a", true), ("vip", true), ("vi", false), ("vipx", false)] {
+            assert_eq!(t.contains(tag), held, "{tag}");
+        }
+        t.insert("c".to_owned());
+        t.insert("zz".to_owned());
+        t.insert("0".to_owned());
+        t.insert("c".to_owned());
+        assert_eq!(
+            t.iter().collect::<Vec<_>>(),
+            ["0", "a", "billing", "c", "vip", "zz"]
+        );
+        t.remove("billing");
+        t.remove("zz");
+        t.remove("0");
+        t.remove("nothing");
+        assert_eq!(t.iter().collect::<Vec<_>>(), ["a", "c", "vip"]);
+        assert_eq!(t, tags(&["c", "vip", "a"]));
+        assert_eq!(Tags::default().len(), 0);
+        assert_eq!(Tags::default().iter().count(), 0);
+    }
+
+    /// What cannot be a tag is never held: an empty string or one with a line break would
+    /// break the set's text apart, so inserting one does nothing, `contains` says no and
+    /// deserializing one is an error.
+    #[test]
+    fn a_tag_is_never_empty_nor_broken_across_lines() {
+        let mut t = tags(&["a", "", "b\nc"]);
+        assert_eq!(t.iter().collect::<Vec<_>>(), ["a"]);
+        t.insert(String::new());
+        t.insert("x\ny".to_owned());
+        assert_eq!(t.iter().collect::<Vec<_>>(), ["a"]);
+        assert!(!t.contains("") && !t.contains("a\n"));
+        let json = serde_json::to_string(&tags(&["b", "a"])).unwrap();
+        assert_eq!(json, r#"["a","b"]"#);
+        assert_eq!(
+            serde_json::from_str::<Tags>(&json).unwrap(),
+            tags(&["a", "b"])
+        );
+        for bad in [r#"["a",""]"#, r#"["a\nb"]"#] {
+            assert!(serde_json::from_str::<Tags>(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -278,6 +278,14 @@ fn replay_refuses_events_that_do_not_fit_their_case() {
         forged,
         "event 3 (assignee_changed) does not fit case 1: its assignee is none, not `dave`",
     );
+    // A tag change naming what cannot be a tag.
+    for bad in ["Billing", "", "bill\ning"] {
+        let mut forged = log.clone();
+        if let EventKind::TagsChanged { added, .. } = &mut forged[3].kind {
+            *added = vec![bad.to_owned()];
+        }
+        refused(forged, "event 4 (tags_changed) does not fit case 1: `");
+    }
     // Each change twice, right after itself: out of a step's order.
     for (i, kind) in [(2, "assignee_changed"), (3, "tags_changed"), (5, "deleted")] {
         let mut twice = log.clone();

@@ -803,7 +803,7 @@ impl Test {
             Test::Assignee(v) | Test::Group(v) => list(v, |n| opt(n, String::as_str)),
             Test::Assigned(b) | Test::Overdue(b) | Test::Created(b) => b.to_string(),
             Test::TagsAll(t) | Test::TagsAny(t) | Test::TagsNone(t) => {
-                list(&t.iter().collect::<Vec<_>>(), |t| t.as_str())
+                list(&t.iter().collect::<Vec<_>>(), |t| t)
             }
             Test::Changed(v) => list(v, |f| f.as_str()),
             Test::Measure(_, b) => {

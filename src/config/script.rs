@@ -358,7 +358,7 @@ fn property(case: &Case, field: Field) -> Dynamic {
         Field::Problem => opt(case.problem, int),
         Field::DueDate => opt(case.due_date, |d| text(&d.to_string())),
         Field::DueAt => opt(case.due_at, instant),
-        Field::Tags => Dynamic::from_array(case.tags.iter().map(|t| text(t)).collect()),
+        Field::Tags => Dynamic::from_array(case.tags.iter().map(text).collect()),
         Field::Channel => shared_word(case.channel.as_str()),
         Field::FollowUpOf => opt(case.follow_up_of, int),
         Field::Reopens => Dynamic::from_int(i64::from(case.reopens)),

@@ -654,6 +654,13 @@ fn check_fits(event: &Event, case: &Case, catalog: &Catalog, block: &Block) -> R
             ));
         }
         EventKind::TagsChanged { added, removed } => {
+            if let Some(tag) = added
+                .iter()
+                .chain(removed)
+                .find(|t| !crate::case::is_tag(t))
+            {
+                return misfit(format!("`{}` is not a tag", clip(tag)));
+            }
             if let Some(tag) = added.iter().find(|t| case.tags.contains(t)) {
                 return misfit(format!("it already carries tag `{}`", clip(tag)));
             }

@@ -111,7 +111,7 @@ impl Indexes {
         let mut by_status: IdMap<&StatusId, Vec<CaseId>> = IdMap::default();
         let mut by_assignee: IdMap<&Name, Vec<CaseId>> = IdMap::default();
         let mut by_group: IdMap<&Name, Vec<CaseId>> = IdMap::default();
-        let mut by_tag: IdMap<&String, Vec<CaseId>> = IdMap::default();
+        let mut by_tag: IdMap<&str, Vec<CaseId>> = IdMap::default();
         for case in cases.iter() {
             if case.due_date.is_some() && !case.closed {
                 self.dated.insert(case.id);
@@ -151,7 +151,7 @@ impl Indexes {
             .collect();
         self.by_tag = by_tag
             .into_iter()
-            .map(|(k, v)| (k.clone(), sized(v)))
+            .map(|(k, v)| (k.to_owned(), sized(v)))
             .collect();
     }
 
@@ -166,7 +166,7 @@ impl Indexes {
             take(&mut self.by_group, g, case.id);
         }
         for t in case.tags.iter() {
-            take(&mut self.by_tag, t.as_str(), case.id);
+            take(&mut self.by_tag, t, case.id);
         }
     }
 

@@ -554,17 +554,11 @@ impl Desk {
                 Test::Group(list) if list.iter().all(Option::is_some) => {
                     union(&index.by_group, list.iter().flatten().map(String::as_str))
                 }
-                Test::TagsAny(tags) => union(&index.by_tag, tags.iter().map(String::as_str)),
+                Test::TagsAny(tags) => union(&index.by_tag, tags.iter()),
                 // Every listed tag's set holds all the cases the test lets through.
                 Test::TagsAll(tags) if tags.len() > 0 => tags
                     .iter()
-                    .map(|t| {
-                        self.index
-                            .by_tag
-                            .get(t.as_str())
-                            .cloned()
-                            .unwrap_or_default()
-                    })
+                    .map(|t| self.index.by_tag.get(t).cloned().unwrap_or_default())
                     .reduce(|all, set| all & set)
                     .unwrap_or_default(),
                 _ => continue,

@@ -106,8 +106,8 @@ pub(crate) fn edit(
         if tags.len() == 0 {
             return Vec::new();
         }
-        let keep = |t: &&String| case.tags.contains(t) == present;
-        tags.iter().filter(keep).cloned().collect()
+        let keep = |t: &&str| case.tags.contains(t) == present;
+        tags.iter().filter(keep).map(str::to_owned).collect()
     };
     let added = tags_where(edit.add_tags, false);
     let removed = tags_where(edit.remove_tags, true);

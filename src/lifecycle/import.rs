@@ -67,7 +67,7 @@ pub(crate) fn check_view_shape(case: &Case) -> Result<(), Error> {
     if let Some(s) = &case.subject {
         check_subject(s).map_err(|e| bad("subject", e.message().to_owned()))?;
     }
-    if !case.tags.iter().all(|t| is_tag(t)) {
+    if !case.tags.iter().all(is_tag) {
         return Err(bad(
             "tags",
             "each tag is 1 to 64 of a-z 0-9 _ : . / -".to_owned(),
