@@ -463,6 +463,7 @@ impl Tags {
                 }
             }
         }
+        self.0.reserve(tag.len() + 1);
         self.0.insert(at, '\n');
         self.0.insert_str(at, &tag);
     }
@@ -477,6 +478,12 @@ impl Tags {
         }
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many: counted, so a caller that only needs to know whether there are any
+    /// asks `is_empty`.
     pub(crate) fn len(&self) -> usize {
         self.0.bytes().filter(|b| *b == b'\n').count()
     }

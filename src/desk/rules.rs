@@ -556,7 +556,7 @@ impl Desk {
                 }
                 Test::TagsAny(tags) => union(&index.by_tag, tags.iter()),
                 // Every listed tag's set holds all the cases the test lets through.
-                Test::TagsAll(tags) if tags.len() > 0 => tags
+                Test::TagsAll(tags) if !tags.is_empty() => tags
                     .iter()
                     .map(|t| self.index.by_tag.get(t).cloned().unwrap_or_default())
                     .reduce(|all, set| all & set)

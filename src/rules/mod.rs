@@ -444,7 +444,7 @@ impl<'a> Plan<'a> {
     /// Whether it asks for nothing at all.
     fn is_empty(&self) -> bool {
         let no_tags = match &self.tags {
-            PlanTags::Table(add, remove) => add.len() == 0 && remove.len() == 0,
+            PlanTags::Table(add, remove) => add.is_empty() && remove.is_empty(),
             PlanTags::Script(tags) => tags.is_empty(),
         };
         self.status.is_none()
