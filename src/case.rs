@@ -400,6 +400,9 @@ pub(crate) fn is_tag(t: &str) -> bool {
 
 /// Lowercases and checks a tag: 1-64 of `a-z 0-9 _ : . / -`.
 pub(crate) fn normalize_tag(field: &str, tag: &str) -> Result<String, Error> {
+    if is_tag(tag) {
+        return Ok(tag.to_owned()); // most tags come normalized: no lowercasing
+    }
     let t = tag.to_lowercase();
     if !is_tag(&t) {
         return Err(Error::input(format!(
@@ -448,13 +451,13 @@ impl Tags {
 
     /// Adds `tag` in its place. A string that cannot be a tag (empty, or with a line
     /// break; the lifecycle never decides one) is not added.
-    pub(crate) fn insert(&mut self, tag: String) {
-        if !keepable(&tag) {
+    pub(crate) fn insert(&mut self, tag: &str) {
+        if !keepable(tag) {
             return;
         }
         let mut at = self.0.len();
         for (start, t) in self.spans() {
-            match t.cmp(tag.as_str()) {
+            match t.cmp(tag) {
                 std::cmp::Ordering::Less => {}
                 std::cmp::Ordering::Equal => return,
                 std::cmp::Ordering::Greater => {
@@ -465,7 +468,7 @@ impl Tags {
         }
         self.0.reserve(tag.len() + 1);
         self.0.insert(at, '\n');
-        self.0.insert_str(at, &tag);
+        self.0.insert_str(at, tag);
     }
 
     pub(crate) fn remove(&mut self, tag: &str) {
@@ -546,10 +549,10 @@ mod tests {
         for (tag, held) in [("a", true), ("vip", true), ("vi", false), ("vipx", false)] {
             assert_eq!(t.contains(tag), held, "{tag}");
         }
-        t.insert("c".to_owned());
-        t.insert("zz".to_owned());
-        t.insert("0".to_owned());
-        t.insert("c".to_owned());
+        t.insert("c");
+        t.insert("zz");
+        t.insert("0");
+        t.insert("c");
         assert_eq!(
             t.iter().collect::<Vec<_>>(),
             ["0", "a", "billing", "c", "vip", "zz"]
@@ -571,8 +574,8 @@ mod tests {
     fn a_tag_is_never_empty_nor_broken_across_lines() {
         let mut t = tags(&["a", "", "b\nc"]);
         assert_eq!(t.iter().collect::<Vec<_>>(), ["a"]);
-        t.insert(String::new());
-        t.insert("x\ny".to_owned());
+        t.insert("");
+        t.insert("x\ny");
         assert_eq!(t.iter().collect::<Vec<_>>(), ["a"]);
         assert!(!t.contains("") && !t.contains("a\n"));
         let json = serde_json::to_string(&tags(&["b", "a"])).unwrap();

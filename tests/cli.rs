@@ -1,9 +1,15 @@
-//! The `caseflow` command line, run as a subprocess (see tests/lib.rs).
+//! The `caseflow` command line, run as a subprocess (see tests/lib.rs): with assert_cmd
+//! for a run from arguments and input to its end, and as a plain child process for the
+//! tests that talk to a `caseflow run` line by line or kill it.
 
-use std::process::Command;
+/// The binary, to run to its end.
+fn caseflow() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("caseflow").unwrap()
+}
 
-fn caseflow() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_caseflow"))
+/// The binary as a child process to talk to while it runs.
+fn caseflow_process() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_caseflow"))
 }
 
 fn scenario(name: &str) -> String {
@@ -415,23 +421,12 @@ fn write_config(dir: &std::path::Path, text: &str) -> String {
 
 /// `caseflow run` with these arguments, fed `input`, to its end.
 fn run(args: &[&str], input: &[u8]) -> std::process::Output {
-    use std::io::Write;
-    let mut child = caseflow()
+    caseflow()
         .arg("run")
         .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
+        .write_stdin(input.to_vec())
+        .output()
+        .unwrap()
 }
 
 fn answers(out: &std::process::Output) -> Vec<serde_json::Value> {
@@ -782,7 +777,7 @@ fn run_refuses_a_state_database_in_use() {
         "--state",
         state.to_str().unwrap(),
     ];
-    let mut first = caseflow()
+    let mut first = caseflow_process()
         .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -937,7 +932,7 @@ fn command_stream(n: usize) -> Vec<String> {
 /// kills it with SIGKILL) or the process ended; returns the answers read.
 fn run_until(args: &[&str], lines: &[String], stop: Option<usize>) -> Vec<String> {
     use std::io::{BufRead, Write};
-    let mut child = caseflow()
+    let mut child = caseflow_process()
         .arg("run")
         .args(args)
         .stdin(std::process::Stdio::piped())

@@ -456,16 +456,21 @@ struct Evaluator {
 }
 
 impl Evaluator {
-    /// The state for an evaluation of `ast` on `engine`: this one, reset, or a new one.
-    fn for_script(reused: Option<Evaluator>, engine: &Engine, ast: &Arc<AST>) -> Evaluator {
-        let mut e = match reused {
-            Some(e) if Arc::ptr_eq(&e.script, ast) => e,
-            _ => Evaluator {
-                script: Arc::clone(ast),
-                global: engine.new_global_runtime_state(),
-                caches: Caches::new(),
-            },
-        };
+    /// The state for an evaluation of `ast` on `engine`: the kept one, reset, or a new one
+    /// kept in its place.
+    fn ready<'e>(
+        kept: &'e mut Option<Evaluator>,
+        engine: &Engine,
+        ast: &Arc<AST>,
+    ) -> &'e mut Evaluator {
+        if !kept.as_ref().is_some_and(|e| Arc::ptr_eq(&e.script, ast)) {
+            *kept = None;
+        }
+        let e = kept.get_or_insert_with(|| Evaluator {
+            script: Arc::clone(ast),
+            global: engine.new_global_runtime_state(),
+            caches: Caches::new(),
+        });
         // As `Engine::run_ast_with_scope` starts an evaluation. Modules, imports and the
         // debugger are never used in the sandbox.
         let g = &mut e.global;
@@ -865,34 +870,33 @@ pub(crate) fn run(
     case: &Case,
     input: &Input<'_>,
 ) -> Result<Recorded, Failure> {
-    let mut scope = REUSE.with(|r| std::mem::take(&mut r.borrow_mut().scope));
-    let current = fill_scope(&mut scope, case, input.now, &script.name);
-    let before = if script.reads_baseline {
-        input.before.map(|b| Arc::new(b.clone()))
-    } else {
-        None
-    };
-    RUN.with(|r| {
-        *r.borrow_mut() = Some(Run {
-            now: input.now,
-            before,
-            created: input.created,
-            current,
-            actions: Vec::new(),
-            trace: String::new(),
-        });
-    });
-    let reused = REUSE.with(|r| r.borrow_mut().evaluator.take());
-    let mut evaluator = Evaluator::for_script(reused, &sandbox.engine, &script.ast);
-    let result = evaluator.run(&sandbox.engine, &mut scope);
-    let run = RUN.with(|r| r.borrow_mut().take());
-    // The constants and the scope's memory serve the next evaluation on this thread; the
-    // script's own variables go.
-    scope.rewind(CONSTANTS.len());
-    REUSE.with(|r| {
+    // The thread's scope and state are used in place (they are large to move); nothing
+    // the evaluation calls reaches them, and evaluations never nest.
+    let (result, run) = REUSE.with(|r| {
         let mut reuse = r.borrow_mut();
-        reuse.scope = scope;
-        reuse.evaluator = Some(evaluator);
+        let Reuse { scope, evaluator } = &mut *reuse;
+        let current = fill_scope(scope, case, input.now, &script.name);
+        let before = if script.reads_baseline {
+            input.before.map(|b| Arc::new(b.clone()))
+        } else {
+            None
+        };
+        RUN.with(|r| {
+            *r.borrow_mut() = Some(Run {
+                now: input.now,
+                before,
+                created: input.created,
+                current,
+                actions: Vec::new(),
+                trace: String::new(),
+            });
+        });
+        let result =
+            Evaluator::ready(evaluator, &sandbox.engine, &script.ast).run(&sandbox.engine, scope);
+        // The constants and the scope's memory serve the next evaluation on this thread;
+        // the script's own variables go.
+        scope.rewind(CONSTANTS.len());
+        (result, RUN.with(|r| r.borrow_mut().take()))
     });
     let (actions, trace) = run.map(|r| (r.actions, r.trace)).unwrap_or_default();
     match result {

@@ -754,7 +754,7 @@ fn fold_case(case: &mut Case, at: Instant, version: u64, kind: &EventKind, name:
                 case.tags.remove(t);
             }
             for t in added {
-                case.tags.insert(t.clone());
+                case.tags.insert(t);
             }
         }
         EventKind::Linked { problem } => case.problem = Some(*problem),

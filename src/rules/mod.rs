@@ -497,10 +497,11 @@ impl<'a> Plan<'a> {
             PlanTags::Table(add, remove) => (*add, *remove),
             PlanTags::Script(tags) => {
                 let pick = |added: bool| -> Tags {
-                    tags.iter()
-                        .filter(|(_, a, at)| *a == added && keep(*at))
-                        .map(|(t, _, _)| (*t).to_owned())
-                        .collect()
+                    let mut set = Tags::default();
+                    for (t, _, _) in tags.iter().filter(|(_, a, at)| *a == added && keep(*at)) {
+                        set.insert(t);
+                    }
+                    set
                 };
                 picked = (pick(true), pick(false));
                 (&picked.0, &picked.1)
