@@ -1067,20 +1067,8 @@ mod tests {
     use super::*;
     use crate::status::{Catalog, Category};
 
-    /// An evaluation leaves its scope, with its copy of the case, for the next one on the
-    /// thread, which refills it in place instead of allocating another; and its resolved
-    /// functions for the next evaluation of the same script, and only of that one.
-    #[test]
-    fn the_scope_and_the_state_are_reused() {
-        let sandbox = Sandbox::new(&Limits::default());
-        let script = compile(
-            &sandbox,
-            "r",
-            true,
-            "if ticket.priority == \"urgent\" { 1 }",
-        )
-        .map_err(|e| format!("{e:?}"))
-        .unwrap();
+    /// An open case at 09:00, and the input of an evaluation then, outside a step.
+    fn open_case() -> (Case, Input<'static>) {
         let open = Catalog::default().default_status(Category::Open).clone();
         let at: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
         let case = Case::new(7, at, &open, "r".into(), "r".into());
@@ -1089,6 +1077,23 @@ mod tests {
             before: None,
             created: false,
         };
+        (case, input)
+    }
+
+    fn compiled(sandbox: &Sandbox, name: &str, source: &str) -> Script {
+        compile(sandbox, name, true, source)
+            .map_err(|e| format!("{e:?}"))
+            .unwrap()
+    }
+
+    /// An evaluation leaves its scope, with its copy of the case, for the next one on the
+    /// thread, which refills it in place instead of allocating another; and its resolved
+    /// functions for the next evaluation of the same script, and only of that one.
+    #[test]
+    fn the_scope_and_the_state_are_reused() {
+        let sandbox = Sandbox::new(&Limits::default());
+        let script = compiled(&sandbox, "r", "if ticket.priority == \"urgent\" { 1 }");
+        let (case, input) = open_case();
         let copy = || {
             REUSE.with(|r| {
                 r.borrow()
@@ -1112,9 +1117,7 @@ mod tests {
         run(&sandbox, &script, &case, &input).unwrap();
         assert_eq!(copy(), first);
         // Another script starts with a state of its own.
-        let other = compile(&sandbox, "o", true, "fn f() { 1 } f();")
-            .map_err(|e| format!("{e:?}"))
-            .unwrap();
+        let other = compiled(&sandbox, "o", "fn f() { 1 } f();");
         run(&sandbox, &other, &case, &input).unwrap();
         assert_eq!(held(), Some(Arc::as_ptr(&other.ast)));
         assert_eq!(copy(), first);
@@ -1129,21 +1132,10 @@ mod tests {
         // About 7 operations a round: over half the limit (one eighth of it in rounds),
         // and twice as many rounds exceed it.
         let source = format!("let n = 0; while n < {} {{ n += 1; }}", ops / 8);
-        let script = compile(&sandbox, "busy", true, &source)
-            .map_err(|e| format!("{e:?}"))
-            .unwrap();
-        let open = Catalog::default().default_status(Category::Open).clone();
-        let at: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
-        let case = Case::new(7, at, &open, "r".into(), "r".into());
-        let input = Input {
-            now: at,
-            before: None,
-            created: false,
-        };
+        let script = compiled(&sandbox, "busy", &source);
+        let (case, input) = open_case();
         let over = format!("let n = 0; while n < {} {{ n += 1; }}", ops / 2);
-        let too_long = compile(&sandbox, "long", true, &over)
-            .map_err(|e| format!("{e:?}"))
-            .unwrap();
+        let too_long = compiled(&sandbox, "long", &over);
         assert!(run(&sandbox, &too_long, &case, &input).is_err_and(|f| f.limit));
         for _ in 0..3 {
             assert!(run(&sandbox, &script, &case, &input).is_ok());
@@ -1155,22 +1147,12 @@ mod tests {
     #[test]
     fn failures_inside_functions_leave_one_cache() {
         let sandbox = Sandbox::new(&Limits::default());
-        let script = compile(
+        let script = compiled(
             &sandbox,
             "f",
-            true,
             "fn g(x) { if x > 0 { g(x - 1) } else { throw \"deep\" } } fn f() { g(5) } f();",
-        )
-        .map_err(|e| format!("{e:?}"))
-        .unwrap();
-        let open = Catalog::default().default_status(Category::Open).clone();
-        let at: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
-        let case = Case::new(7, at, &open, "r".into(), "r".into());
-        let input = Input {
-            now: at,
-            before: None,
-            created: false,
-        };
+        );
+        let (case, input) = open_case();
         for _ in 0..5 {
             assert!(run(&sandbox, &script, &case, &input).is_err_and(|f| !f.limit));
             let caches = REUSE.with(|r| {
@@ -1236,19 +1218,10 @@ mod tests {
         let sandbox = Sandbox::new(&Limits::default());
         let make = |name: &str, tag: &str| {
             let source = format!("fn f() {{ \"{tag}\" }} add_tag(f());");
-            compile(&sandbox, name, true, &source)
-                .map_err(|e| format!("{e:?}"))
-                .unwrap()
+            compiled(&sandbox, name, &source)
         };
         let (a, b) = (make("a", "from-a"), make("b", "from-b"));
-        let open = Catalog::default().default_status(Category::Open).clone();
-        let at: Instant = "2026-03-02T09:00:00Z".parse().unwrap();
-        let case = Case::new(7, at, &open, "r".into(), "r".into());
-        let input = Input {
-            now: at,
-            before: None,
-            created: false,
-        };
+        let (case, input) = open_case();
         for _ in 0..3 {
             for (script, want) in [(&a, "from-a"), (&b, "from-b")] {
                 let recorded = run(&sandbox, script, &case, &input).unwrap();

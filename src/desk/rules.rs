@@ -376,8 +376,7 @@ impl Desk {
                 }
             }
             Outcome::Fired(firing) => {
-                let changes: usize = firing.decision.changes.iter().map(|c| c.kinds.len()).sum();
-                let mut events = Vec::with_capacity(1 + changes + firing.notifications.len());
+                let mut events = Vec::with_capacity(firing.events());
                 events.push(EventKind::RuleFired {
                     rule: r.name.clone(),
                     kind: r.kind,
@@ -598,8 +597,7 @@ impl Desk {
             rule: rule.name.clone(),
             kind: rule.kind,
         };
-        let changes: usize = firing.decision.changes.iter().map(|c| c.kinds.len()).sum();
-        out.reserve(1 + changes + firing.notifications.len());
+        out.reserve(firing.events());
         self.emit(at, Some(id), Some(version), fired, out);
         for change in firing.decision.changes {
             for kind in change.kinds {

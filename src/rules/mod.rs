@@ -312,6 +312,14 @@ pub(crate) struct Firing {
     pub(crate) notifications: Vec<(String, String)>,
 }
 
+impl Firing {
+    /// How many events it records: `rule_fired`, its changes, its notifications.
+    pub(crate) fn events(&self) -> usize {
+        let changes: usize = self.decision.changes.iter().map(|c| c.kinds.len()).sum();
+        1 + changes + self.notifications.len()
+    }
+}
+
 /// What `rule` would do to `case` (live, not closed), all or nothing, and what its script
 /// printed (empty for a `then` table).
 pub(crate) fn evaluate(
